@@ -1,0 +1,177 @@
+#include "libs/events/events.h"
+
+#include <google/protobuf/util/time_util.h>
+
+#include <random>
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "absl/strings/string_view.h"
+#include "absl/time/clock.h"
+#include "libs/common/log.h"
+#include "libs/redis/streams.h"
+
+namespace kefu::events {
+
+absl::Status ValidateTenantId(absl::string_view tenant_id) {
+  if (tenant_id.empty() || tenant_id.size() > 64) {
+    return absl::InvalidArgumentError("tenant_id: must be 1 to 64 characters");
+  }
+  for (char c : tenant_id) {
+    if (!(absl::ascii_islower(c) || absl::ascii_isdigit(c) || c == '-' || c == '_')) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("tenant_id: \"", tenant_id, "\" may hold only a-z, 0-9, - and _"));
+    }
+  }
+  return absl::OkStatus();
+}
+
+std::string TenantKey(absl::string_view tenant_id, absl::string_view suffix) {
+  return absl::StrCat("kefu:{t:", tenant_id, "}:", suffix);
+}
+
+std::string StreamKey(absl::string_view tenant_id) { return TenantKey(tenant_id, "events"); }
+
+std::string NewEventId() {
+  thread_local std::mt19937_64 rng(std::random_device{}());
+  return absl::StrFormat("%016x%016x", rng(), rng());
+}
+
+std::string PayloadName(const kefu::events::v1::Event& event) {
+  const auto* oneof = event.GetDescriptor()->FindOneofByName("payload");
+  if (oneof == nullptr) return "";
+  const auto* field = event.GetReflection()->GetOneofFieldDescriptor(event, oneof);
+  return field == nullptr ? "" : field->name();
+}
+
+absl::StatusOr<std::string> Publisher::Publish(kefu::events::v1::Event event) {
+  if (auto st = ValidateTenantId(event.tenant_id()); !st.ok()) return st;
+  const std::string type = PayloadName(event);
+  if (type.empty()) return absl::InvalidArgumentError("event: no payload set");
+  if (event.event_id().empty()) event.set_event_id(NewEventId());
+  if (!event.has_occurred_time()) {
+    *event.mutable_occurred_time() = google::protobuf::util::TimeUtil::GetCurrentTime();
+  }
+  if (event.producer().empty()) event.set_producer(producer_);
+  auto lease = pool_->Acquire();
+  if (!lease.ok()) return lease.status();
+  bool known;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    known = known_tenants_.contains(event.tenant_id());
+  }
+  if (!known) {
+    // Registers the stream for consumers; idempotent, so a race only repeats it.
+    auto added = (*lease)->Command({"SADD", kTenantsKey, event.tenant_id()});
+    if (!added.ok()) return added.status();
+    std::lock_guard<std::mutex> lock(mu_);
+    known_tenants_.insert(event.tenant_id());
+  }
+  const std::string bytes = event.SerializeAsString();
+  return redis::XAdd(**lease, StreamKey(event.tenant_id()), {{"type", type}, {"event", bytes}},
+                     max_len_);
+}
+
+absl::Status Consumer::EnsureConnected() {
+  if (conn_ != nullptr && !conn_->broken()) return absl::OkStatus();
+  conn_.reset();
+  auto conn = redis::Connection::Open(url_, absl::Seconds(2));
+  if (!conn.ok()) return conn.status();
+  // Reads block on the server for up to `block`; the socket must wait longer.
+  if (auto st = (*conn)->SetTimeout(options_.block + absl::Seconds(2)); !st.ok()) return st;
+  conn_ = std::move(*conn);
+  // A new connection may mean a restarted Redis: look at the tenant set again, and
+  // take back what this consumer read but had not acknowledged when the old one broke.
+  next_refresh_ = absl::InfinitePast();
+  read_own_pending_ = true;
+  return absl::OkStatus();
+}
+
+absl::Status Consumer::RefreshTenants() {
+  auto reply = conn_->Command({"SMEMBERS", kTenantsKey});
+  if (!reply.ok()) return reply.status();
+  std::vector<std::string> streams;
+  for (size_t i = 0; i < (*reply)->elements; ++i) {
+    absl::string_view tenant = redis::ReplyString(*(*reply)->element[i]);
+    if (!ValidateTenantId(tenant).ok()) continue;
+    std::string key = StreamKey(tenant);
+    // From the start of the stream: events published before the group existed count.
+    if (auto st = redis::XGroupCreate(*conn_, key, options_.group, "0"); !st.ok()) return st;
+    streams.push_back(std::move(key));
+  }
+  streams_ = std::move(streams);
+  next_refresh_ = absl::Now() + options_.tenant_refresh;
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::vector<Delivery>> Consumer::ToDeliveries(
+    std::vector<redis::StreamEntry> entries) {
+  std::vector<Delivery> out;
+  out.reserve(entries.size());
+  for (redis::StreamEntry& entry : entries) {
+    Delivery delivery;
+    delivery.stream = entry.stream;
+    delivery.stream_id = entry.id;
+    absl::string_view bytes = entry.Field("event");
+    if (!delivery.event.ParseFromArray(bytes.data(), static_cast<int>(bytes.size())) ||
+        delivery.event.tenant_id().empty()) {
+      // A poison entry would be redelivered forever: log it and acknowledge it.
+      log::Error("dropping unparseable event",
+                 {{"stream", entry.stream}, {"id", entry.id}, {"group", options_.group}});
+      if (auto st = redis::XAck(*conn_, entry.stream, options_.group, entry.id); !st.ok()) {
+        return st;
+      }
+      continue;
+    }
+    delivery.tenant_id = delivery.event.tenant_id();
+    out.push_back(std::move(delivery));
+  }
+  return out;
+}
+
+absl::StatusOr<std::vector<Delivery>> Consumer::Poll() {
+  if (auto st = EnsureConnected(); !st.ok()) return st;
+  if (absl::Now() >= next_refresh_) {
+    if (auto st = RefreshTenants(); !st.ok()) return st;
+  }
+  if (streams_.empty()) {
+    absl::SleepFor(std::min(options_.block, options_.tenant_refresh));
+    return std::vector<Delivery>{};
+  }
+  if (read_own_pending_) {
+    auto pending = redis::XReadGroup(*conn_, options_.group, options_.consumer, streams_, "0",
+                                     options_.batch, absl::ZeroDuration());
+    if (!pending.ok()) return pending.status();
+    if (!pending->empty()) return ToDeliveries(std::move(*pending));
+    read_own_pending_ = false;
+  }
+  if (absl::Now() >= next_claim_) {
+    next_claim_ = absl::Now() + options_.claim_idle / 2;
+    std::vector<redis::StreamEntry> claimed;
+    for (const std::string& stream : streams_) {
+      auto entries = redis::XAutoClaim(*conn_, stream, options_.group, options_.consumer,
+                                       options_.claim_idle, options_.batch);
+      if (!entries.ok()) return entries.status();
+      for (auto& entry : *entries) claimed.push_back(std::move(entry));
+    }
+    if (!claimed.empty()) return ToDeliveries(std::move(claimed));
+  }
+  auto fresh = redis::XReadGroup(*conn_, options_.group, options_.consumer, streams_, ">",
+                                 options_.batch, options_.block);
+  if (!fresh.ok()) {
+    // The stream or group was deleted under us: create them again on the next poll.
+    if (absl::StrContains(fresh.status().message(), "NOGROUP"))
+      next_refresh_ = absl::InfinitePast();
+    return fresh.status();
+  }
+  return ToDeliveries(std::move(*fresh));
+}
+
+absl::Status Consumer::Ack(const Delivery& delivery) {
+  if (auto st = EnsureConnected(); !st.ok()) return st;
+  return redis::XAck(*conn_, delivery.stream, options_.group, delivery.stream_id);
+}
+
+}  // namespace kefu::events

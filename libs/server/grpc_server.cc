@@ -1,0 +1,76 @@
+#include "libs/server/grpc_server.h"
+
+#include <google/protobuf/descriptor.h>
+#include <grpcpp/ext/proto_server_reflection_plugin.h>
+#include <grpcpp/health_check_service_interface.h>
+
+#include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "libs/server/observability.h"
+
+namespace kefu::server {
+
+absl::StatusOr<std::unique_ptr<GrpcServer>> GrpcServer::Start(GrpcServerOptions options,
+                                                              prometheus::Registry& registry) {
+  grpc::EnableDefaultHealthCheckService(true);
+  grpc::reflection::InitProtoReflectionServerBuilderPlugin();
+
+  auto server = std::unique_ptr<GrpcServer>(new GrpcServer());
+  server->rpc_metrics_ = std::make_unique<metrics::RpcMetrics>(registry);
+  for (const char* method : {"/grpc.health.v1.Health/Check", "/grpc.health.v1.Health/Watch",
+                             "/grpc.reflection.v1alpha.ServerReflection/ServerReflectionInfo"}) {
+    server->rpc_metrics_->RegisterMethod(method);
+  }
+
+  grpc::ServerBuilder builder;
+  builder.AddListeningPort(options.addr, grpc::InsecureServerCredentials(), &server->port_);
+  builder.SetMaxReceiveMessageSize(options.max_message_bytes);
+  builder.SetMaxSendMessageSize(options.max_message_bytes);
+  grpc::ResourceQuota quota(absl::StrCat("kefu-", options.addr));
+  quota.SetMaxThreads(options.max_threads);
+  builder.SetResourceQuota(quota);
+  for (const ServedService& served : options.services) {
+    const auto* descriptor =
+        google::protobuf::DescriptorPool::generated_pool()->FindServiceByName(served.full_name);
+    if (descriptor == nullptr) {
+      return absl::InternalError(absl::StrCat("no descriptor for service ", served.full_name));
+    }
+    for (int i = 0; i < descriptor->method_count(); ++i) {
+      server->rpc_metrics_->RegisterMethod(
+          absl::StrCat("/", served.full_name, "/", descriptor->method(i)->name()));
+    }
+    builder.RegisterService(served.service);
+  }
+  std::vector<std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface>> creators;
+  creators.push_back(std::make_unique<ObservabilityInterceptorFactory>(server->rpc_metrics_.get()));
+  builder.experimental().SetInterceptorCreators(std::move(creators));
+
+  server->server_ = builder.BuildAndStart();
+  if (server->server_ == nullptr || server->port_ == 0) {
+    return absl::UnavailableError(absl::StrCat("grpc: cannot listen on ", options.addr));
+  }
+  server->options_ = std::move(options);
+  // Not SERVING until the dependencies have answered.
+  server->health()->SetServingStatus(false);
+  for (const std::string& name : server->service_names()) {
+    server->health()->SetServingStatus(name, false);
+  }
+  return server;
+}
+
+GrpcServer::~GrpcServer() { Shutdown(absl::ZeroDuration()); }
+
+std::vector<std::string> GrpcServer::service_names() const {
+  std::vector<std::string> names;
+  for (const ServedService& served : options_.services) names.push_back(served.full_name);
+  return names;
+}
+
+void GrpcServer::Shutdown(absl::Duration drain) {
+  if (shut_down_ || server_ == nullptr) return;
+  shut_down_ = true;
+  server_->Shutdown(absl::ToChronoTime(absl::Now() + drain));
+  server_->Wait();
+}
+
+}  // namespace kefu::server

@@ -1,0 +1,53 @@
+#pragma once
+
+#include <grpcpp/grpcpp.h>
+#include <prometheus/registry.h>
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "libs/metrics/metrics.h"
+
+namespace kefu::server {
+
+struct ServedService {
+  std::string full_name;  // "kefu.router.v1.RoutingService"
+  grpc::Service* service;
+};
+
+struct GrpcServerOptions {
+  std::string addr = "127.0.0.1:0";
+  int max_message_bytes = 8 << 20;
+  int max_threads = 256;  // bounds the sync server's threads (ResourceQuota)
+  std::vector<ServedService> services;
+};
+
+// A gRPC server with the health service, reflection and the observability interceptor
+// (RED metrics into `registry`). Health starts NOT_SERVING: a HealthMonitor decides.
+class GrpcServer final {
+ public:
+  static absl::StatusOr<std::unique_ptr<GrpcServer>> Start(GrpcServerOptions options,
+                                                           prometheus::Registry& registry);
+  ~GrpcServer();
+
+  int port() const { return port_; }
+  grpc::HealthCheckServiceInterface* health() { return server_->GetHealthCheckService(); }
+  // Service names to report health for ("kefu.router.v1.RoutingService", ...).
+  std::vector<std::string> service_names() const;
+
+  // Stops accepting calls and lets in-flight ones finish until `drain`, then cancels them.
+  void Shutdown(absl::Duration drain);
+
+ private:
+  GrpcServer() = default;
+  GrpcServerOptions options_;
+  std::unique_ptr<metrics::RpcMetrics> rpc_metrics_;
+  std::unique_ptr<grpc::Server> server_;
+  int port_ = 0;
+  bool shut_down_ = false;
+};
+
+}  // namespace kefu::server
