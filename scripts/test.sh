@@ -1,0 +1,14 @@
+#!/usr/bin/env bash
+# Sets up a fresh Debian bookworm machine and runs every test (unit, integration, e2e,
+# proto lint) through ctest. Extra arguments go to ctest, e.g. `scripts/test.sh -L unit`.
+set -euo pipefail
+
+root=$(cd "$(dirname "$0")/.." && pwd)
+build="${KEFU_BUILD_DIR:-$root/build}"
+jobs=$(nproc)
+
+"$root/scripts/install-deps.sh"
+cmake -S "$root" -B "$build" -G Ninja -DCMAKE_BUILD_TYPE="${KEFU_BUILD_TYPE:-Release}"
+cmake --build "$build" --parallel "$jobs"
+cd "$build"
+ctest --parallel "$jobs" --output-on-failure --timeout 300 "$@"
