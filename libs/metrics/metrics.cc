@@ -15,7 +15,7 @@ const prometheus::Histogram::BucketBoundaries& LatencyBuckets() {
 }
 
 absl::StatusOr<std::unique_ptr<MetricsServer>> MetricsServer::Start(
-    const std::string& addr, std::shared_ptr<prometheus::Registry> registry) {
+    const std::string& addr, const std::shared_ptr<prometheus::Registry>& registry) {
   std::unique_ptr<prometheus::Exposer> exposer;
   try {
     exposer = std::make_unique<prometheus::Exposer>(addr);

@@ -29,7 +29,7 @@ const prometheus::Histogram::BucketBoundaries& LatencyBuckets();
 class MetricsServer final {
  public:
   static absl::StatusOr<std::unique_ptr<MetricsServer>> Start(
-      const std::string& addr, std::shared_ptr<prometheus::Registry> registry);
+      const std::string& addr, const std::shared_ptr<prometheus::Registry>& registry);
   // The bound port (useful when addr asked for port 0).
   int port() const { return port_; }
 

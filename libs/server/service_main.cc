@@ -130,7 +130,7 @@ int ServiceMain(int argc, char** argv, const ServiceDefinition& definition) {
 
   std::vector<std::jthread> workers;
   for (auto& [name, loop] : ctx.workers_) {
-    workers.emplace_back([name = name, loop = loop](std::stop_token stop) {
+    workers.emplace_back([name = name, loop = loop](const std::stop_token& stop) {
       log::Info("worker started", {{"worker", name}});
       loop(stop);
       log::Info("worker stopped", {{"worker", name}});
