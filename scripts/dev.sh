@@ -75,7 +75,7 @@ fi
 # --- The seven services -------------------------------------------------------------
 export KEFU_PG_DSN="host=127.0.0.1 port=$pg_port user=postgres dbname=kefu"
 export KEFU_REDIS_URL="redis://127.0.0.1:$redis_port"
-export KEFU_JWT_KEY="${KEFU_JWT_KEY:-dev-only-signing-key-change-me}"
+export KEFU_JWT_KEY="${KEFU_JWT_KEY:-dev-only-signing-key-change-me-0123456789}"
 port=7001
 for svc in "${services[@]}"; do
   export "KEFU_${svc^^}_ADDR=127.0.0.1:$port"

@@ -178,7 +178,8 @@ void RegisterServiceFlags(const ServiceInfo& info, FlagSet* flags, ServiceConfig
     flags->String("redis-url", "KEFU_REDIS_URL", "Redis URL redis://[:password@]host:port[/db]",
                   &config->redis_url);
   }
-  flags->String("jwt-key", "KEFU_JWT_KEY", "key that signs and verifies access tokens",
+  flags->String("jwt-key", "KEFU_JWT_KEY",
+                "key that signs and verifies access tokens (required, 32+ bytes)",
                 &config->jwt_key);
   flags->String("log-level", "KEFU_LOG_LEVEL", "debug, info, warn or error", &config->log_level);
   flags->Int("max-message-bytes", "KEFU_MAX_MESSAGE_BYTES",

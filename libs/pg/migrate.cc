@@ -62,6 +62,7 @@ absl::Status Migrate(Pool& pool, const MigrationSet& set) {
   try {
     {
       pqxx::nontransaction lock(conn);
+      lock.exec("RESET ROLE");  // migrations run as the owner, not the application role
       // Session-level lock: held across the per-file transactions below and released
       // at the end (or by the server if this process dies).
       lock.exec_params("SELECT pg_advisory_lock(hashtext($1))", lock_key);
@@ -106,10 +107,37 @@ absl::Status Migrate(Pool& pool, const MigrationSet& set) {
     }
     pqxx::nontransaction unlock(conn);
     unlock.exec_params("SELECT pg_advisory_unlock(hashtext($1))", lock_key);
+    lease->Discard();  // the pool reopens it with its session role
   } catch (const std::exception& e) {
     lease->Discard();  // drops the session and with it the advisory lock
     return StatusFromException(e);
   }
+  return absl::OkStatus();
+}
+
+absl::Status EnsureRole(Pool& pool, const std::string& role) {
+  if (!IsSchemaName(role)) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("role \"", role, "\": use lower-case letters, digits and _"));
+  }
+  auto lease = pool.Acquire();
+  if (!lease.ok()) return lease.status();
+  try {
+    pqxx::work txn(**lease);
+    txn.exec("RESET ROLE");
+    txn.exec("SELECT pg_advisory_xact_lock(hashtext('kefu.migrate.role'))");
+    if (txn.exec_params("SELECT 1 FROM pg_roles WHERE rolname = $1", role).empty()) {
+      txn.exec(absl::StrCat("CREATE ROLE ", txn.quote_name(role), " NOLOGIN NOBYPASSRLS"));
+    }
+    const bool superuser =
+        txn.exec1("SELECT rolsuper FROM pg_roles WHERE rolname = current_user")[0].as<bool>();
+    if (!superuser) txn.exec(absl::StrCat("GRANT ", txn.quote_name(role), " TO CURRENT_USER"));
+    txn.commit();
+  } catch (const std::exception& e) {
+    lease->Discard();
+    return StatusFromException(e);
+  }
+  lease->Discard();  // it ran RESET ROLE
   return absl::OkStatus();
 }
 

@@ -30,4 +30,9 @@ absl::Status ValidateMigrationSet(const MigrationSet& set);
 // FAILED_PRECONDITION: migrations are append-only.
 absl::Status Migrate(Pool& pool, const MigrationSet& set);
 
+// Creates the application role (NOLOGIN, no BYPASSRLS) when it does not exist and lets
+// the connecting user SET ROLE to it. Serialised by an advisory lock: every service
+// calls it at start-up. Needs CREATEROLE (or a DBA who created the role beforehand).
+absl::Status EnsureRole(Pool& pool, const std::string& role);
+
 }  // namespace kefu::pg

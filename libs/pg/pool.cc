@@ -54,6 +54,9 @@ absl::StatusOr<std::unique_ptr<pqxx::connection>> Pool::Open() {
     pqxx::nontransaction setup(*conn);
     setup.exec(absl::StrCat("SET statement_timeout = ",
                             absl::ToInt64Milliseconds(options_.statement_timeout)));
+    if (!options_.session_role.empty()) {
+      setup.exec(absl::StrCat("SET ROLE ", conn->quote_name(options_.session_role)));
+    }
     setup.commit();
     for (const Statement& statement : statements_) conn->prepare(statement.name, statement.sql);
     return conn;

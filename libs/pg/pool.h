@@ -30,7 +30,18 @@ struct PoolOptions {
   absl::Duration connect_timeout = absl::Seconds(2);
   absl::Duration acquire_timeout = absl::Seconds(2);
   std::string application_name = "kefu";
+  // When set, every pooled connection runs `SET ROLE <session_role>`: a non-owner role
+  // without BYPASSRLS, so row-level security applies even when the DSN's user owns the
+  // tables (or is a superuser, as in tests). Migrations reset it and run as the owner.
+  std::string session_role;
 };
+
+// The setting row-level security policies compare tenant_id with:
+//   USING (tenant_id = current_setting('kefu.tenant_id', true))
+inline constexpr char kTenantSetting[] = "kefu.tenant_id";
+// The application role every service's queries run as; migrations grant it what it
+// needs and put the tenant_isolation policy on every tenant table.
+inline constexpr char kAppRole[] = "kefu_app";
 
 // Maps a libpqxx exception to the narrowest canonical status: a unique violation is
 // ALREADY_EXISTS, a cancelled statement (statement_timeout) DEADLINE_EXCEEDED, a broken
@@ -59,6 +70,11 @@ class Pool final {
   // absl::Status or absl::StatusOr<T>; libpqxx exceptions become statuses.
   template <typename Fn>
   auto Transact(Fn&& fn) -> std::invoke_result_t<Fn, pqxx::work&>;
+
+  // Transact with the transaction bound to `tenant_id` (SET LOCAL kefu.tenant_id), so
+  // row-level security shows and accepts only that tenant's rows.
+  template <typename Fn>
+  auto TransactIn(const std::string& tenant_id, Fn&& fn) -> std::invoke_result_t<Fn, pqxx::work&>;
 
   // SELECT 1 on a pooled connection: the health check.
   absl::Status Ping();
@@ -115,6 +131,15 @@ auto Pool::Transact(Fn&& fn) -> std::invoke_result_t<Fn, pqxx::work&> {
     }
     return StatusFromException(e);
   }
+}
+
+template <typename Fn>
+auto Pool::TransactIn(const std::string& tenant_id, Fn&& fn)
+    -> std::invoke_result_t<Fn, pqxx::work&> {
+  return Transact([&](pqxx::work& txn) -> std::invoke_result_t<Fn, pqxx::work&> {
+    txn.exec_params("SELECT set_config($1, $2, true)", kTenantSetting, tenant_id);
+    return fn(txn);
+  });
 }
 
 }  // namespace kefu::pg

@@ -4,11 +4,22 @@
 #include <grpcpp/ext/proto_server_reflection_plugin.h>
 #include <grpcpp/health_check_service_interface.h>
 
+#include <array>
+
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
+#include "libs/auth/interceptor.h"
 #include "libs/server/observability.h"
 
 namespace kefu::server {
+namespace {
+
+// Open to anybody: load balancers and API explorers carry no token.
+constexpr std::array<const char*, 3> kOpenMethods = {
+    "/grpc.health.v1.Health/Check", "/grpc.health.v1.Health/Watch",
+    "/grpc.reflection.v1alpha.ServerReflection/ServerReflectionInfo"};
+
+}  // namespace
 
 absl::StatusOr<std::unique_ptr<GrpcServer>> GrpcServer::Start(GrpcServerOptions options,
                                                               prometheus::Registry& registry) {
@@ -17,8 +28,7 @@ absl::StatusOr<std::unique_ptr<GrpcServer>> GrpcServer::Start(GrpcServerOptions 
 
   auto server = std::unique_ptr<GrpcServer>(new GrpcServer());
   server->rpc_metrics_ = std::make_unique<metrics::RpcMetrics>(registry);
-  for (const char* method : {"/grpc.health.v1.Health/Check", "/grpc.health.v1.Health/Watch",
-                             "/grpc.reflection.v1alpha.ServerReflection/ServerReflectionInfo"}) {
+  for (const char* method : kOpenMethods) {
     server->rpc_metrics_->RegisterMethod(method);
   }
 
@@ -42,6 +52,13 @@ absl::StatusOr<std::unique_ptr<GrpcServer>> GrpcServer::Start(GrpcServerOptions 
     builder.RegisterService(served.service);
   }
   std::vector<std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface>> creators;
+  if (options.authenticator != nullptr) {
+    // First in the chain, so the observability interceptor counts the status it sets.
+    std::set<std::string> open = options.open_methods;
+    open.insert(kOpenMethods.begin(), kOpenMethods.end());
+    creators.push_back(
+        std::make_unique<auth::AuthInterceptorFactory>(options.authenticator, std::move(open)));
+  }
   creators.push_back(std::make_unique<ObservabilityInterceptorFactory>(server->rpc_metrics_.get()));
   builder.experimental().SetInterceptorCreators(std::move(creators));
 

@@ -4,11 +4,13 @@
 #include <prometheus/registry.h>
 
 #include <memory>
+#include <set>
 #include <string>
 #include <vector>
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
+#include "libs/auth/authorize.h"
 #include "libs/metrics/metrics.h"
 
 namespace kefu::server {
@@ -23,6 +25,10 @@ struct GrpcServerOptions {
   int max_message_bytes = 8 << 20;
   int max_threads = 256;  // bounds the sync server's threads (ResourceQuota)
   std::vector<ServedService> services;
+  // When set, every method but open_methods (and health, reflection) answers
+  // UNAUTHENTICATED to a call without a valid token (auth::AuthInterceptorFactory).
+  const auth::Authenticator* authenticator = nullptr;
+  std::set<std::string> open_methods;  // "/kefu.identity.v1.AuthService/Login"
 };
 
 // A gRPC server with the health service, reflection and the observability interceptor

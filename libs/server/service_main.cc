@@ -16,8 +16,16 @@ absl::Status ServiceContext::Migrate(const pg::MigrationSet& set) {
   if (pg_ == nullptr) return absl::FailedPreconditionError("service has no PostgreSQL pool");
   const absl::Time deadline = absl::Now() + config_.startup_timeout;
   absl::Duration backoff = absl::Milliseconds(200);
+  // Migrations run as the DSN's user (the owner), on a connection of their own: the
+  // service's pool runs as the application role, which may not exist before this.
+  pg::PoolOptions owner_options = pg_->options();
+  owner_options.size = 1;
+  owner_options.session_role.clear();
+  pg::Pool owner(owner_options, {});
   while (true) {
-    absl::Status status = pg::Migrate(*pg_, set);
+    absl::Status status;
+    status = pg::EnsureRole(owner, pg::kAppRole);
+    if (status.ok()) status = pg::Migrate(owner, set);
     if (status.ok() || !absl::IsUnavailable(status) || absl::Now() + backoff > deadline) {
       return status;
     }
@@ -48,6 +56,102 @@ int Fail(absl::string_view what, const absl::Status& status) {
 
 }  // namespace
 
+absl::StatusOr<std::unique_ptr<ServiceRuntime>> ServiceRuntime::Start(
+    const ServiceDefinition& definition, ServiceConfig config) {
+  const ServiceInfo* info = FindService(definition.name);
+  if (info == nullptr) {
+    return absl::InvalidArgumentError(absl::StrCat("unknown service ", definition.name));
+  }
+  if (auto st = ValidateServiceConfig(*info, config); !st.ok()) return st;
+  auto runtime = std::unique_ptr<ServiceRuntime>(new ServiceRuntime());
+  ServiceContext& ctx = runtime->ctx_;
+  ctx.config_ = std::move(config);
+  const ServiceConfig& cfg = ctx.config_;
+
+  auto codec = auth::TokenCodec::Create(cfg.jwt_key);
+  if (!codec.ok()) return codec.status();
+  ctx.codec_.emplace(std::move(*codec));
+  ctx.authenticator_ = std::make_unique<auth::Authenticator>(&*ctx.codec_);
+
+  ctx.registry_ = std::make_shared<prometheus::Registry>();
+  runtime->process_metrics_ =
+      std::make_unique<metrics::ProcessMetrics>(*ctx.registry_, info->name, KEFU_VERSION);
+  if (!cfg.metrics_addr.empty()) {
+    auto started = metrics::MetricsServer::Start(cfg.metrics_addr, ctx.registry_);
+    if (!started.ok()) return started.status();
+    runtime->metrics_server_ = std::move(*started);
+  }
+
+  if (info->needs_postgres) {
+    pg::PoolOptions options;
+    options.dsn = cfg.pg_dsn;
+    options.size = cfg.pg_pool_size;
+    options.statement_timeout = cfg.pg_statement_timeout;
+    options.connect_timeout = cfg.dependency_timeout;
+    options.acquire_timeout = cfg.dependency_timeout;
+    options.application_name = std::string(info->binary);
+    options.session_role = pg::kAppRole;
+    ctx.pg_ = std::make_unique<pg::Pool>(options, std::vector<pg::Statement>{});
+    ctx.checks_.push_back({"postgres", [pool = ctx.pg_.get()] { return pool->Ping(); }});
+  }
+  if (info->needs_redis) {
+    auto url = redis::ParseUrl(cfg.redis_url);
+    if (!url.ok()) return url.status();
+    ctx.redis_url_ = *url;
+    redis::PoolOptions options;
+    options.url = *url;
+    options.timeout = cfg.dependency_timeout;
+    options.acquire_timeout = cfg.dependency_timeout;
+    ctx.redis_ = std::make_unique<redis::Pool>(options);
+    ctx.checks_.push_back({"redis", [pool = ctx.redis_.get()] { return pool->Ping(); }});
+  }
+
+  if (auto st = definition.setup(ctx); !st.ok()) {
+    return absl::Status(st.code(), absl::StrCat("setup: ", st.message()));
+  }
+
+  GrpcServerOptions server_options;
+  server_options.addr = cfg.grpc_addr;
+  server_options.max_message_bytes = cfg.max_message_bytes;
+  server_options.services = ctx.services_;
+  server_options.authenticator = ctx.authenticator_.get();
+  server_options.open_methods = ctx.open_methods_;
+  auto server = GrpcServer::Start(server_options, *ctx.registry_);
+  if (!server.ok()) return server.status();
+  runtime->server_ = std::move(*server);
+
+  runtime->monitor_ = std::make_unique<HealthMonitor>(
+      runtime->server_->health(), runtime->server_->service_names(), ctx.checks_,
+      cfg.health_interval, runtime->process_metrics_.get());
+  runtime->monitor_->CheckOnce();
+  runtime->monitor_->Start();
+
+  for (auto& [name, loop] : ctx.workers_) {
+    runtime->workers_.emplace_back([name = name, loop = loop](const std::stop_token& stop) {
+      log::Info("worker started", {{"worker", name}});
+      loop(stop);
+      log::Info("worker stopped", {{"worker", name}});
+    });
+  }
+  log::Info("serving",
+            {{"grpc", absl::StrCat(cfg.grpc_addr, " (port ", runtime->server_->port(), ")")},
+             {"metrics", runtime->metrics_server_ ? absl::StrCat(cfg.metrics_addr, "/metrics")
+                                                  : std::string("off")},
+             {"version", KEFU_VERSION}});
+  return runtime;
+}
+
+void ServiceRuntime::Stop() {
+  if (stopped_) return;
+  stopped_ = true;
+  monitor_->Stop();  // NOT_SERVING first, so balancers stop sending new calls
+  server_->Shutdown(ctx_.config_.drain_timeout);
+  for (auto& worker : workers_) worker.request_stop();
+  workers_.clear();  // joins
+}
+
+ServiceRuntime::~ServiceRuntime() { Stop(); }
+
 int ServiceMain(int argc, char** argv, const ServiceDefinition& definition) {
   const ServiceInfo* info = FindService(definition.name);
   if (info == nullptr) {
@@ -63,9 +167,9 @@ int ServiceMain(int argc, char** argv, const ServiceDefinition& definition) {
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
   std::signal(SIGPIPE, SIG_IGN);
 
-  ServiceContext ctx;
+  ServiceConfig config;
   FlagSet flags(std::string(info->binary));
-  RegisterServiceFlags(*info, &flags, &ctx.config_);
+  RegisterServiceFlags(*info, &flags, &config);
   if (definition.register_flags) definition.register_flags(flags);
   if (auto st = flags.Parse(argc, argv); !st.ok()) {
     std::fprintf(stderr, "%s: %s\n", std::string(info->binary).c_str(),
@@ -76,80 +180,19 @@ int ServiceMain(int argc, char** argv, const ServiceDefinition& definition) {
     std::cout << flags.Usage();
     return 0;
   }
-  const ServiceConfig& config = ctx.config_;
   log::Level level = log::Level::kInfo;
   log::ParseLevel(config.log_level, &level);
   log::Init(info->name, level);
-  if (auto st = ValidateServiceConfig(*info, config); !st.ok()) return Fail("bad config", st);
 
-  ctx.registry_ = std::make_shared<prometheus::Registry>();
-  metrics::ProcessMetrics process_metrics(*ctx.registry_, info->name, KEFU_VERSION);
-  std::unique_ptr<metrics::MetricsServer> metrics_server;
-  if (!config.metrics_addr.empty()) {
-    auto started = metrics::MetricsServer::Start(config.metrics_addr, ctx.registry_);
-    if (!started.ok()) return Fail("cannot start metrics endpoint", started.status());
-    metrics_server = std::move(*started);
-  }
-
-  if (info->needs_postgres) {
-    pg::PoolOptions options;
-    options.dsn = config.pg_dsn;
-    options.size = config.pg_pool_size;
-    options.statement_timeout = config.pg_statement_timeout;
-    options.connect_timeout = config.dependency_timeout;
-    options.acquire_timeout = config.dependency_timeout;
-    options.application_name = std::string(info->binary);
-    ctx.pg_ = std::make_unique<pg::Pool>(options, std::vector<pg::Statement>{});
-    ctx.checks_.push_back({"postgres", [pool = ctx.pg_.get()] { return pool->Ping(); }});
-  }
-  if (info->needs_redis) {
-    auto url = redis::ParseUrl(config.redis_url);
-    if (!url.ok()) return Fail("bad config", url.status());
-    ctx.redis_url_ = *url;
-    redis::PoolOptions options;
-    options.url = *url;
-    options.timeout = config.dependency_timeout;
-    options.acquire_timeout = config.dependency_timeout;
-    ctx.redis_ = std::make_unique<redis::Pool>(options);
-    ctx.checks_.push_back({"redis", [pool = ctx.redis_.get()] { return pool->Ping(); }});
-  }
-
-  if (auto st = definition.setup(ctx); !st.ok()) return Fail("setup failed", st);
-
-  GrpcServerOptions server_options;
-  server_options.addr = config.grpc_addr;
-  server_options.max_message_bytes = config.max_message_bytes;
-  server_options.services = ctx.services_;
-  auto server = GrpcServer::Start(server_options, *ctx.registry_);
-  if (!server.ok()) return Fail("cannot start gRPC server", server.status());
-
-  HealthMonitor monitor((*server)->health(), (*server)->service_names(), ctx.checks_,
-                        config.health_interval, &process_metrics);
-  monitor.CheckOnce();
-  monitor.Start();
-
-  std::vector<std::jthread> workers;
-  for (auto& [name, loop] : ctx.workers_) {
-    workers.emplace_back([name = name, loop = loop](const std::stop_token& stop) {
-      log::Info("worker started", {{"worker", name}});
-      loop(stop);
-      log::Info("worker stopped", {{"worker", name}});
-    });
-  }
-
-  log::Info("serving", {{"grpc", absl::StrCat(config.grpc_addr, " (port ", (*server)->port(), ")")},
-                        {"metrics", metrics_server ? absl::StrCat(config.metrics_addr, "/metrics")
-                                                   : std::string("off")},
-                        {"version", KEFU_VERSION}});
+  const absl::Duration drain = config.drain_timeout;
+  auto runtime = ServiceRuntime::Start(definition, std::move(config));
+  if (!runtime.ok()) return Fail("start-up failed", runtime.status());
 
   int signal_number = 0;
   sigwait(&signals, &signal_number);
   log::Info("draining", {{"signal", signal_number == SIGTERM ? "SIGTERM" : "SIGINT"},
-                         {"deadline", absl::FormatDuration(config.drain_timeout)}});
-  monitor.Stop();  // NOT_SERVING first, so balancers stop sending new calls
-  (*server)->Shutdown(config.drain_timeout);
-  for (auto& worker : workers) worker.request_stop();
-  workers.clear();  // joins
+                         {"deadline", absl::FormatDuration(drain)}});
+  (*runtime)->Stop();
   log::Info("stopped");
   return 0;
 }

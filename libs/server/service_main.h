@@ -6,6 +6,8 @@
 
 #include <functional>
 #include <memory>
+#include <optional>
+#include <set>
 #include <stop_token>
 #include <string>
 #include <string_view>
@@ -14,7 +16,10 @@
 
 #include "absl/status/status.h"
 #include "absl/strings/string_view.h"
+#include "libs/auth/authorize.h"
+#include "libs/auth/token.h"
 #include "libs/common/config.h"
+#include "libs/metrics/metrics.h"
 #include "libs/pg/migrate.h"
 #include "libs/pg/pool.h"
 #include "libs/redis/client.h"
@@ -34,6 +39,10 @@ class ServiceContext final {
   redis::Pool* redis() { return redis_.get(); }
   const redis::RedisUrl& redis_url() const { return redis_url_; }
   prometheus::Registry& registry() { return *registry_; }
+  // Verifies callers' tokens; every handler starts with authenticator().Require(...).
+  const auth::Authenticator& authenticator() const { return *authenticator_; }
+  // Signs tokens (identity) and mints this service's platform token for peer calls.
+  const auth::TokenCodec& token_codec() const { return *codec_; }
 
   // Applies the service's migrations, retrying while PostgreSQL is not reachable yet
   // (containers start together) until --startup-timeout.
@@ -41,6 +50,8 @@ class ServiceContext final {
 
   // Serves `service` (owned here) under its proto full name.
   void AddService(std::unique_ptr<grpc::Service> service, std::string full_name);
+  // A method callers may use without a token ("/kefu.identity.v1.AuthService/Login").
+  void AddOpenMethod(std::string full_method) { open_methods_.insert(std::move(full_method)); }
   // Extra dependency whose loss turns health NOT_SERVING.
   void AddCheck(DependencyCheck check);
   // A background loop (event consumer, sweeper) started after the server and stopped,
@@ -48,7 +59,7 @@ class ServiceContext final {
   void AddWorker(std::string name, std::function<void(std::stop_token)> loop);
 
  private:
-  friend int ServiceMain(int, char**, const ServiceDefinition&);
+  friend class ServiceRuntime;
   ServiceConfig config_;
   std::unique_ptr<pg::Pool> pg_;
   std::unique_ptr<redis::Pool> redis_;
@@ -57,6 +68,9 @@ class ServiceContext final {
   std::vector<std::unique_ptr<grpc::Service>> owned_;
   std::vector<ServedService> services_;
   std::vector<DependencyCheck> checks_;
+  std::optional<auth::TokenCodec> codec_;
+  std::unique_ptr<auth::Authenticator> authenticator_;
+  std::set<std::string> open_methods_;
   std::vector<std::pair<std::string, std::function<void(std::stop_token)>>> workers_;
 };
 
@@ -66,6 +80,31 @@ struct ServiceDefinition {
   std::function<void(FlagSet&)> register_flags;
   // Builds the service: migrations, stores, gRPC services, workers.
   std::function<absl::Status(ServiceContext&)> setup;
+};
+
+// A running service: pools, setup, gRPC server, health monitor, workers. ServiceMain
+// runs one per process; tests start one in-process (grpc_addr 127.0.0.1:0) on real
+// Redis and PostgreSQL and call it through its port.
+class ServiceRuntime final {
+ public:
+  static absl::StatusOr<std::unique_ptr<ServiceRuntime>> Start(const ServiceDefinition& definition,
+                                                               ServiceConfig config);
+  ~ServiceRuntime();
+
+  int port() const { return server_->port(); }
+  ServiceContext& context() { return ctx_; }
+  // NOT_SERVING, drain, stop workers. Idempotent.
+  void Stop();
+
+ private:
+  ServiceRuntime() = default;
+  ServiceContext ctx_;
+  std::unique_ptr<metrics::ProcessMetrics> process_metrics_;
+  std::unique_ptr<metrics::MetricsServer> metrics_server_;
+  std::unique_ptr<GrpcServer> server_;
+  std::unique_ptr<HealthMonitor> monitor_;
+  std::vector<std::jthread> workers_;
+  bool stopped_ = false;
 };
 
 // The whole life of a service process: flags/env -> config -> metrics endpoint ->

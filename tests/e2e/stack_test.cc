@@ -25,6 +25,8 @@ using kefu::testing::EnvVars;
 const std::vector<std::string> kServices = {"gateway", "identity", "router",   "presence",
                                             "kb",      "crm",      "reporting"};
 
+constexpr char kJwtKey[] = "e2e-test-signing-key-0123456789abcdef";
+
 struct Ports {
   int grpc;
   int metrics;
@@ -47,6 +49,7 @@ class Stack {
       env.push_back({"KEFU_HEALTH_INTERVAL", "250ms"});
       env.push_back({"KEFU_DEPENDENCY_TIMEOUT", "1s"});
       env.push_back({"KEFU_DRAIN_TIMEOUT", "2s"});
+      env.push_back({"KEFU_JWT_KEY", kJwtKey});
       auto pid = kefu::testing::Spawn({absl::StrCat(KEFU_BIN_DIR, "/kefu-", name)},
                                       absl::StrCat(log_dir_, "/", name, ".log"), {}, env);
       REQUIRE(pid.ok());

@@ -1,6 +1,4 @@
-// kefuctl: the operator's command-line client.
-//   kefuctl health     one line per service: name, address, health status
-//   kefuctl services   the gRPC services each server lists through reflection
+// kefuctl: the operator's command-line client. `kefuctl --help` lists the commands.
 #include <cstdio>
 #include <iostream>
 #include <map>
@@ -8,24 +6,21 @@
 
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
+#include "absl/strings/str_split.h"
 #include "libs/common/config.h"
+#include "tools/kefuctl/ctl.h"
 #include "tools/kefuctl/probe.h"
 
 namespace {
 
-constexpr char kUsage[] = R"(usage: kefuctl [flags] <command>
+using kefu::ctl::CommandSpec;
+using kefu::ctl::CtlContext;
 
-commands:
-  health     check every service's gRPC health; exit 1 unless all are SERVING
-  services   list the gRPC services each server offers (server reflection)
-
-)";
-
-int Health(const std::map<std::string, std::string, std::less<>>& peers, absl::Duration timeout) {
+int Health(const std::vector<std::string>&, const CtlContext& ctx) {
   int not_serving = 0;
   for (const kefu::ServiceInfo& info : kefu::AllServices()) {
-    const std::string& addr = peers.at(std::string(info.name));
-    auto status = kefu::ctl::CheckHealth(addr, timeout);
+    const std::string& addr = ctx.peers.at(std::string(info.name));
+    auto status = kefu::ctl::CheckHealth(addr, ctx.timeout);
     std::string text =
         status.ok() ? *status : absl::StrFormat("DOWN (%s)", status.status().ToString());
     if (!status.ok() || *status != "SERVING") ++not_serving;
@@ -34,11 +29,11 @@ int Health(const std::map<std::string, std::string, std::less<>>& peers, absl::D
   return not_serving == 0 ? 0 : 1;
 }
 
-int Services(const std::map<std::string, std::string, std::less<>>& peers, absl::Duration timeout) {
+int Services(const std::vector<std::string>&, const CtlContext& ctx) {
   int failed = 0;
   for (const kefu::ServiceInfo& info : kefu::AllServices()) {
-    const std::string& addr = peers.at(std::string(info.name));
-    auto names = kefu::ctl::ListServices(addr, timeout);
+    const std::string& addr = ctx.peers.at(std::string(info.name));
+    auto names = kefu::ctl::ListServices(addr, ctx.timeout);
     if (!names.ok()) {
       ++failed;
       std::printf("%-10s %-22s DOWN (%s)\n", std::string(info.name).c_str(), addr.c_str(),
@@ -51,25 +46,64 @@ int Services(const std::map<std::string, std::string, std::less<>>& peers, absl:
   return failed == 0 ? 0 : 1;
 }
 
+std::vector<CommandSpec> AllCommands() {
+  std::vector<CommandSpec> commands = {
+      {"health", "health", "check every service's gRPC health; exit 1 unless all are SERVING",
+       Health},
+      {"services", "services", "list the gRPC services each server offers (reflection)", Services},
+  };
+  for (auto group : {kefu::ctl::IdentityCommands(), kefu::ctl::CrmCommands()}) {
+    commands.insert(commands.end(), group.begin(), group.end());
+  }
+  return commands;
+}
+
+std::string Usage(const std::vector<CommandSpec>& commands) {
+  std::string out = "usage: kefuctl [flags] <command> [args]\n\ncommands:\n";
+  for (const CommandSpec& command : commands) {
+    out += absl::StrFormat("  %-44s %s\n", command.usage, command.help);
+  }
+  out +=
+      "\ncredentials: --token (an access token from `kefuctl login`), or KEFU_JWT_KEY (the\n"
+      "deployment key) with --tenant to act as that tenant's admin.\n\n";
+  return out;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
   kefu::FlagSet flags("kefuctl");
-  std::map<std::string, std::string, std::less<>> peers;
-  kefu::RegisterPeerFlags(&flags, &peers);
-  absl::Duration timeout = absl::Seconds(3);
-  flags.Duration("timeout", "KEFUCTL_TIMEOUT", "deadline of each call", &timeout);
+  CtlContext ctx;
+  kefu::RegisterPeerFlags(&flags, &ctx.peers);
+  flags.Duration("timeout", "KEFUCTL_TIMEOUT", "deadline of each call", &ctx.timeout);
+  flags.String("tenant", "KEFUCTL_TENANT", "tenant to act in (with KEFU_JWT_KEY)", &ctx.tenant);
+  flags.String("token", "KEFUCTL_TOKEN", "access token to call with", &ctx.token);
+  flags.String("jwt-key", "KEFU_JWT_KEY", "deployment signing key (operators only)", &ctx.jwt_key);
+  const std::vector<CommandSpec> commands = AllCommands();
   if (auto st = flags.Parse(argc, argv); !st.ok()) {
     std::fprintf(stderr, "kefuctl: %s\n", std::string(st.message()).c_str());
     return 2;
   }
   if (flags.help_requested() || flags.args().empty()) {
-    std::cout << kUsage << flags.Usage();
+    std::cout << Usage(commands) << flags.Usage();
     return flags.help_requested() ? 0 : 2;
   }
-  const std::string& command = flags.args().front();
-  if (command == "health") return Health(peers, timeout);
-  if (command == "services") return Services(peers, timeout);
-  std::fprintf(stderr, "kefuctl: unknown command \"%s\"\n%s", command.c_str(), kUsage);
-  return 2;
+  // The longest command whose words start the arguments ("customer show" before "customer").
+  const std::vector<std::string>& args = flags.args();
+  const CommandSpec* best = nullptr;
+  size_t best_words = 0;
+  for (const CommandSpec& command : commands) {
+    std::vector<std::string> words = absl::StrSplit(command.words, ' ');
+    if (words.size() > args.size() || words.size() <= best_words) continue;
+    if (std::equal(words.begin(), words.end(), args.begin())) {
+      best = &command;
+      best_words = words.size();
+    }
+  }
+  if (best == nullptr) {
+    std::fprintf(stderr, "kefuctl: unknown command \"%s\"\n%s", absl::StrJoin(args, " ").c_str(),
+                 Usage(commands).c_str());
+    return 2;
+  }
+  return best->run(std::vector<std::string>(args.begin() + best_words, args.end()), ctx);
 }

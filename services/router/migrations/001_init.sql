@@ -9,3 +9,16 @@ CREATE TABLE departments (
   PRIMARY KEY (tenant_id, department_id),
   FOREIGN KEY (tenant_id, parent_id) REFERENCES departments (tenant_id, department_id)
 );
+
+-- Row-level security (F70): defence in depth behind the handlers' tenant checks. The
+-- service queries as the non-owner role kefu_app with kefu.tenant_id set per
+-- transaction (pg::Pool::TransactIn); FORCE makes the policy bind the owner too.
+GRANT USAGE ON SCHEMA router TO kefu_app;
+ALTER DEFAULT PRIVILEGES IN SCHEMA router GRANT SELECT, INSERT, UPDATE, DELETE ON TABLES TO kefu_app;
+ALTER DEFAULT PRIVILEGES IN SCHEMA router GRANT USAGE, SELECT ON SEQUENCES TO kefu_app;
+GRANT SELECT, INSERT, UPDATE, DELETE ON departments TO kefu_app;
+ALTER TABLE departments ENABLE ROW LEVEL SECURITY;
+ALTER TABLE departments FORCE ROW LEVEL SECURITY;
+CREATE POLICY tenant_isolation ON departments
+  USING (tenant_id = current_setting('kefu.tenant_id', true))
+  WITH CHECK (tenant_id = current_setting('kefu.tenant_id', true));
