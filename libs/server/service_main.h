@@ -52,6 +52,8 @@ class ServiceContext final {
   void AddService(std::unique_ptr<grpc::Service> service, std::string full_name);
   // A method callers may use without a token ("/kefu.identity.v1.AuthService/Login").
   void AddOpenMethod(std::string full_method) { open_methods_.insert(std::move(full_method)); }
+  // Keeps `object` (a store, a client) alive as long as the services built on it.
+  void Keep(std::shared_ptr<void> object) { kept_.push_back(std::move(object)); }
   // Extra dependency whose loss turns health NOT_SERVING.
   void AddCheck(DependencyCheck check);
   // A background loop (event consumer, sweeper) started after the server and stopped,
@@ -65,6 +67,7 @@ class ServiceContext final {
   std::unique_ptr<redis::Pool> redis_;
   redis::RedisUrl redis_url_;
   std::shared_ptr<prometheus::Registry> registry_;
+  std::vector<std::shared_ptr<void>> kept_;  // destroyed after owned_ (declared first)
   std::vector<std::unique_ptr<grpc::Service>> owned_;
   std::vector<ServedService> services_;
   std::vector<DependencyCheck> checks_;

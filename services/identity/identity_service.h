@@ -6,6 +6,7 @@
 #include "kefu/identity/v1/verification.grpc.pb.h"
 #include "libs/common/embedded.h"
 #include "libs/server/service_main.h"
+#include "services/identity/auth_service.h"
 
 namespace kefu::embedded {
 const std::vector<EmbeddedFile>& IdentityMigrations();
@@ -13,15 +14,12 @@ const std::vector<EmbeddedFile>& IdentityMigrations();
 
 namespace kefu::identity {
 
-// kefu.identity.v1.AuthService. The generated base answers UNIMPLEMENTED for every RPC
-// until the issue that builds it overrides them here.
-class AuthServiceImpl final : public v1::AuthService::Service {};
-
-// kefu.identity.v1.VerificationService. The generated base answers UNIMPLEMENTED for every RPC
-// until the issue that builds it overrides them here.
+// kefu.identity.v1.VerificationService. The generated base answers UNIMPLEMENTED for every
+// RPC until the voiceprint issue overrides them here.
 class VerificationServiceImpl final : public v1::VerificationService::Service {};
 
-// Builds the identity service inside ServiceMain: migrations, stores, gRPC services.
-absl::Status Setup(server::ServiceContext& ctx);
+// The identity service for ServiceMain or a test's ServiceRuntime: its flags
+// (--access-token-ttl, --refresh-token-ttl) and its Setup.
+server::ServiceDefinition Definition();
 
 }  // namespace kefu::identity

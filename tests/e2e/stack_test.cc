@@ -6,9 +6,11 @@
 #include <catch2/catch.hpp>
 #include <map>
 #include <memory>
+#include <set>
 #include <string>
 #include <vector>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/string_view.h"
@@ -16,7 +18,9 @@
 #include "absl/time/clock.h"
 #include "tests/support/env.h"
 #include "tests/support/process.h"
+#include "tests/support/raw_call.h"
 #include "tests/support/servers.h"
+#include "tools/kefuctl/probe.h"
 
 namespace {
 
@@ -156,6 +160,41 @@ TEST_CASE("the seven services come up SERVING, show their APIs and metrics, and 
     INFO(name);
     CHECK(kefu::testing::WaitForExitCode(pid, 10000) == std::optional<int>(0));
   }
+}
+
+TEST_CASE("every method of every service answers UNAUTHENTICATED to a call without a token") {
+  Stack stack(kefu::testing::SharedEnv().redis_url, kefu::testing::FreshDatabase("e2e_auth"));
+  INFO(stack.Logs());
+  REQUIRE(stack.SecondsUntilAll("SERVING", 30) >= 0);
+  // Open by design: health, reflection, and the calls that obtain a token.
+  const std::set<std::string> open = {"/kefu.identity.v1.AuthService/Login",
+                                      "/kefu.identity.v1.AuthService/Refresh",
+                                      "/kefu.identity.v1.AuthService/RevokeToken"};
+  int walked = 0;
+  for (const auto& [name, ports] : stack.ports()) {
+    const std::string addr = absl::StrCat("127.0.0.1:", ports.grpc);
+    auto channel = grpc::CreateChannel(addr, grpc::InsecureChannelCredentials());
+    auto services = kefu::ctl::ListServices(addr, absl::Seconds(5));
+    REQUIRE(services.ok());
+    for (const std::string& service : *services) {
+      if (!absl::StartsWith(service, "kefu.")) continue;
+      auto methods = kefu::ctl::ListMethods(addr, service, absl::Seconds(5));
+      REQUIRE(methods.ok());
+      CHECK_FALSE(methods->empty());
+      for (const std::string& method : *methods) {
+        INFO(method);
+        grpc::Status status = kefu::testing::CallRaw(channel, method, "");
+        if (open.contains(method)) {
+          CHECK(status.error_code() != grpc::StatusCode::UNAUTHENTICATED);
+        } else {
+          CHECK(status.error_code() == grpc::StatusCode::UNAUTHENTICATED);
+        }
+        ++walked;
+      }
+    }
+  }
+  // Every RPC of the API outline, across the seven services.
+  CHECK(walked > 150);
 }
 
 TEST_CASE(

@@ -44,8 +44,10 @@ absl::StatusOr<std::unique_ptr<grpc::ClientContext>> CtlContext::Call(bool platf
   return ctx;
 }
 
-int Failed(const grpc::Status& status) {
-  std::fprintf(stderr, "kefuctl: %s\n", FromGrpcStatus(status).ToString().c_str());
+int Failed(const grpc::Status& status) { return Failed(FromGrpcStatus(status)); }
+
+int Failed(const absl::Status& status) {
+  std::fprintf(stderr, "kefuctl: %s\n", status.ToString().c_str());
   return 1;
 }
 

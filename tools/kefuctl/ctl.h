@@ -45,5 +45,6 @@ std::vector<CommandSpec> CrmCommands();
 
 // Prints a status as "kefuctl: NOT_FOUND: customer c-1" to stderr and returns 1.
 int Failed(const grpc::Status& status);
+int Failed(const absl::Status& status);
 
 }  // namespace kefu::ctl

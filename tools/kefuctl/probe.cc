@@ -1,5 +1,6 @@
 #include "tools/kefuctl/probe.h"
 
+#include <google/protobuf/descriptor.pb.h>
 #include <grpcpp/grpcpp.h>
 
 #include "absl/strings/str_cat.h"
@@ -45,6 +46,38 @@ absl::StatusOr<std::vector<std::string>> ListServices(const std::string& addr,
     names.push_back(service.name());
   }
   return names;
+}
+
+absl::StatusOr<std::vector<std::string>> ListMethods(const std::string& addr,
+                                                     const std::string& service,
+                                                     absl::Duration timeout) {
+  namespace refl = grpc::reflection::v1alpha;
+  auto stub = refl::ServerReflection::NewStub(
+      grpc::CreateChannel(addr, grpc::InsecureChannelCredentials()));
+  grpc::ClientContext ctx;
+  ctx.set_deadline(absl::ToChronoTime(absl::Now() + timeout));
+  auto stream = stub->ServerReflectionInfo(&ctx);
+  refl::ServerReflectionRequest request;
+  request.set_file_containing_symbol(service);
+  refl::ServerReflectionResponse response;
+  const bool exchanged = stream->Write(request) && stream->WritesDone() && stream->Read(&response);
+  grpc::Status status = stream->Finish();
+  if (!status.ok()) return FromGrpcStatus(status);
+  if (!exchanged || response.has_error_response()) {
+    return absl::NotFoundError(absl::StrCat(addr, ": no descriptor for ", service));
+  }
+  std::vector<std::string> methods;
+  for (const std::string& bytes : response.file_descriptor_response().file_descriptor_proto()) {
+    google::protobuf::FileDescriptorProto file;
+    if (!file.ParseFromString(bytes)) return absl::InternalError("malformed descriptor");
+    for (const auto& svc : file.service()) {
+      if (absl::StrCat(file.package(), ".", svc.name()) != service) continue;
+      for (const auto& method : svc.method()) {
+        methods.push_back(absl::StrCat("/", service, "/", method.name()));
+      }
+    }
+  }
+  return methods;
 }
 
 }  // namespace kefu::ctl

@@ -16,4 +16,10 @@ absl::StatusOr<std::string> CheckHealth(const std::string& addr, absl::Duration 
 absl::StatusOr<std::vector<std::string>> ListServices(const std::string& addr,
                                                       absl::Duration timeout);
 
+// Full method paths ("/kefu.crm.v1.CustomerService/GetCustomer") of `service`, read
+// through server reflection.
+absl::StatusOr<std::vector<std::string>> ListMethods(const std::string& addr,
+                                                     const std::string& service,
+                                                     absl::Duration timeout);
+
 }  // namespace kefu::ctl
