@@ -42,6 +42,7 @@ struct CommandSpec {
 // Each group of commands registers itself in a file of its own.
 std::vector<CommandSpec> IdentityCommands();
 std::vector<CommandSpec> CrmCommands();
+std::vector<CommandSpec> KbCommands();
 
 // Prints a status as "kefuctl: NOT_FOUND: customer c-1" to stderr and returns 1.
 int Failed(const grpc::Status& status);
