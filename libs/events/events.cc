@@ -46,6 +46,29 @@ std::string PayloadName(const kefu::events::v1::Event& event) {
   return field == nullptr ? "" : field->name();
 }
 
+absl::Status TenantRegistry::Ensure(redis::Connection& conn, const std::string& tenant_id) {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (known_.contains(tenant_id)) return absl::OkStatus();
+  }
+  // Idempotent, so two threads racing here only repeat it.
+  auto added = conn.Command({"SADD", kTenantsKey, tenant_id});
+  if (!added.ok()) return added.status();
+  std::lock_guard<std::mutex> lock(mu_);
+  known_.insert(tenant_id);
+  return absl::OkStatus();
+}
+
+absl::Status TenantRegistry::Ensure(redis::Pool& pool, const std::string& tenant_id) {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (known_.contains(tenant_id)) return absl::OkStatus();
+  }
+  auto lease = pool.Acquire();
+  if (!lease.ok()) return lease.status();
+  return Ensure(**lease, tenant_id);
+}
+
 absl::StatusOr<std::string> Publisher::Publish(kefu::events::v1::Event event) {
   if (auto st = ValidateTenantId(event.tenant_id()); !st.ok()) return st;
   const std::string type = PayloadName(event);
@@ -57,18 +80,7 @@ absl::StatusOr<std::string> Publisher::Publish(kefu::events::v1::Event event) {
   if (event.producer().empty()) event.set_producer(producer_);
   auto lease = pool_->Acquire();
   if (!lease.ok()) return lease.status();
-  bool known;
-  {
-    std::lock_guard<std::mutex> lock(mu_);
-    known = known_tenants_.contains(event.tenant_id());
-  }
-  if (!known) {
-    // Registers the stream for consumers; idempotent, so a race only repeats it.
-    auto added = (*lease)->Command({"SADD", kTenantsKey, event.tenant_id()});
-    if (!added.ok()) return added.status();
-    std::lock_guard<std::mutex> lock(mu_);
-    known_tenants_.insert(event.tenant_id());
-  }
+  if (auto st = tenants_.Ensure(**lease, event.tenant_id()); !st.ok()) return st;
   const std::string bytes = event.SerializeAsString();
   return redis::XAdd(**lease, StreamKey(event.tenant_id()), {{"type", type}, {"event", bytes}},
                      max_len_);

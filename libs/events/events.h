@@ -40,6 +40,18 @@ std::string NewEventId();
 // Name of the set payload field ("contact_started"), or "" when none is set.
 std::string PayloadName(const kefu::events::v1::Event& event);
 
+// Adds tenants to `kefu:tenants` (so consumers and sweepers find their streams) once per
+// process and tenant. Scripts that XADD events themselves call Ensure first.
+class TenantRegistry final {
+ public:
+  absl::Status Ensure(redis::Connection& conn, const std::string& tenant_id);
+  absl::Status Ensure(redis::Pool& pool, const std::string& tenant_id);
+
+ private:
+  std::mutex mu_;
+  std::set<std::string, std::less<>> known_;  // guarded by mu_
+};
+
 class Publisher final {
  public:
   // `producer` names the publishing service ("router") in events that do not say.
@@ -54,8 +66,7 @@ class Publisher final {
   redis::Pool* pool_;
   const std::string producer_;
   const int64_t max_len_;
-  std::mutex mu_;
-  std::set<std::string, std::less<>> known_tenants_;  // guarded by mu_
+  TenantRegistry tenants_;
 };
 
 struct Delivery {

@@ -1,12 +1,333 @@
 #include "services/presence/presence_service.h"
 
+#include <google/protobuf/util/time_util.h>
+
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+#include "libs/auth/token.h"
+#include "libs/common/log.h"
+#include "libs/common/status.h"
 #include "libs/common/status_macros.h"
+#include "libs/events/events.h"
+
+namespace kefu::embedded {
+const std::vector<EmbeddedFile>& PresenceScripts();
+}  // namespace kefu::embedded
 
 namespace kefu::presence {
+namespace {
 
-absl::Status Setup(server::ServiceContext& ctx) {
-  ctx.AddService(std::make_unique<PresenceServiceImpl>(), v1::PresenceService::service_full_name());
+using google::protobuf::util::TimeUtil;
+using kefu::common::v1::ROLE_ADMIN;
+using kefu::common::v1::ROLE_AGENT;
+using kefu::common::v1::ROLE_SERVICE;
+using kefu::common::v1::ROLE_SUPERVISOR;
+
+template <typename Fn>
+grpc::Status Handle(Fn&& fn) {
+  return ToGrpcStatus(fn());
+}
+
+int64_t Ms(absl::Duration d) { return absl::ToInt64Milliseconds(d); }
+
+int64_t Int(const redisReply* r) {
+  if (r == nullptr) return 0;
+  if (r->type == REDIS_REPLY_INTEGER) return r->integer;
+  int64_t v = 0;
+  (void)absl::SimpleAtoi(redis::ReplyString(*r), &v);
+  return v;
+}
+
+std::string ScriptSource() {
+  std::string source;
+  for (const EmbeddedFile& file : embedded::PresenceScripts()) {
+    absl::StrAppend(&source, file.content, "\n");
+  }
+  return source;
+}
+
+absl::Status ValidateId(absl::string_view field, absl::string_view id) {
+  if (id.empty()) return InvalidField(field, "required");
+  if (id.size() > 64) return InvalidField(field, "must be at most 64 characters");
   return absl::OkStatus();
+}
+
+}  // namespace
+
+absl::StatusOr<redis::Reply> PresenceServiceImpl::Run(const std::string& tenant,
+                                                      std::vector<std::string> args) {
+  if (auto st = tenants_.Ensure(*pool_, tenant); !st.ok()) return st;
+  std::vector<std::string> argv = {std::move(args[0]), tenant, auth::RandomId()};
+  for (size_t i = 1; i < args.size(); ++i) argv.push_back(std::move(args[i]));
+  std::vector<absl::string_view> views(argv.begin(), argv.end());
+  return script_->Run(*pool_, {events::StreamKey(tenant)}, views);
+}
+
+absl::StatusOr<v1::AgentPresence> PresenceServiceImpl::Read(const std::string& tenant,
+                                                            const std::string& agent) {
+  auto reply = pool_->Command({"HMGET", events::TenantKey(tenant, "agent:" + agent), "status",
+                               "reason", "since", "restore", "session", "seat", "seat_state",
+                               "login_ms", "hb_ms", "load", "max", "depts"});
+  if (!reply.ok()) return reply.status();
+  auto at = [&](size_t i) { return (*reply)->element[i]; };
+  if (redis::ReplyIsNil(*at(0))) {
+    return absl::NotFoundError(absl::StrCat("agent ", agent, " has never logged in"));
+  }
+  v1::AgentPresence p;
+  p.set_agent_id(agent);
+  p.set_status(static_cast<kefu::common::v1::AgentStatus>(Int(at(0))));
+  p.set_reason(static_cast<kefu::common::v1::AgentStatusReason>(Int(at(1))));
+  *p.mutable_status_time() = TimeUtil::MillisecondsToTimestamp(Int(at(2)));
+  p.set_restore_status(static_cast<kefu::common::v1::AgentStatus>(Int(at(3))));
+  p.set_session_id(std::string(redis::ReplyString(*at(4))));
+  p.set_seat_id(std::string(redis::ReplyString(*at(5))));
+  p.set_seat_state(static_cast<kefu::common::v1::SeatState>(Int(at(6))));
+  *p.mutable_login_time() = TimeUtil::MillisecondsToTimestamp(Int(at(7)));
+  *p.mutable_last_heartbeat_time() = TimeUtil::MillisecondsToTimestamp(Int(at(8)));
+  p.set_active_dialogs(static_cast<int32_t>(Int(at(9))));
+  p.set_max_concurrent(static_cast<int32_t>(Int(at(10))));
+  const absl::string_view depts = redis::ReplyString(*at(11));
+  if (!depts.empty()) {
+    for (absl::string_view d : absl::StrSplit(depts, ',')) p.add_department_ids(std::string(d));
+  }
+  return p;
+}
+
+grpc::Status PresenceServiceImpl::Login(grpc::ServerContext* context,
+                                        const v1::LoginRequest* request,
+                                        v1::LoginResponse* response) {
+  return Handle([&]() -> absl::Status {
+    KEFU_ASSIGN_OR_RETURN(auth::Claims caller, authenticator_->Require(*context, {ROLE_AGENT}));
+    if (request->seat_id().size() > 64) return InvalidField("seat_id", "at most 64 characters");
+    const std::string session = auth::RandomId();
+    KEFU_RETURN_IF_ERROR(
+        Run(caller.tenant_id, {"login", caller.subject, session, request->seat_id(),
+                               std::to_string(Ms(settings_.heartbeat_timeout))})
+            .status());
+    response->set_session_id(session);
+    *response->mutable_heartbeat_interval() =
+        TimeUtil::MillisecondsToDuration(Ms(settings_.heartbeat_interval));
+    *response->mutable_heartbeat_timeout() =
+        TimeUtil::MillisecondsToDuration(Ms(settings_.heartbeat_timeout));
+    KEFU_ASSIGN_OR_RETURN(*response->mutable_presence(), Read(caller.tenant_id, caller.subject));
+    return absl::OkStatus();
+  });
+}
+
+grpc::Status PresenceServiceImpl::Logout(grpc::ServerContext* context,
+                                         const v1::LogoutRequest* request,
+                                         v1::LogoutResponse* response) {
+  return Handle([&]() -> absl::Status {
+    KEFU_ASSIGN_OR_RETURN(auth::Claims caller, authenticator_->Require(*context, {ROLE_AGENT}));
+    KEFU_ASSIGN_OR_RETURN(redis::Reply lasted,
+                          Run(caller.tenant_id, {"logout", caller.subject, request->session_id()}));
+    *response->mutable_session_duration() = TimeUtil::MillisecondsToDuration(lasted->integer);
+    return absl::OkStatus();
+  });
+}
+
+grpc::Status PresenceServiceImpl::SetStatus(grpc::ServerContext* context,
+                                            const v1::SetStatusRequest* request,
+                                            v1::SetStatusResponse* response) {
+  return Handle([&]() -> absl::Status {
+    KEFU_ASSIGN_OR_RETURN(
+        auth::Claims caller,
+        authenticator_->Require(*context, {ROLE_AGENT, ROLE_SUPERVISOR, ROLE_ADMIN}));
+    std::string agent = request->agent_id().empty() ? caller.subject : request->agent_id();
+    int reason = kefu::common::v1::AGENT_STATUS_REASON_MANUAL;
+    if (agent != caller.subject) {
+      if (caller.role == ROLE_AGENT) {
+        return absl::PermissionDeniedError("agent_id: agents set only their own status");
+      }
+      reason = kefu::common::v1::AGENT_STATUS_REASON_SUPERVISOR;
+    }
+    KEFU_RETURN_IF_ERROR(ValidateId("agent_id", agent));
+    if (!kefu::common::v1::AgentStatus_IsValid(request->status()) ||
+        request->status() == kefu::common::v1::AGENT_STATUS_UNSPECIFIED) {
+      return InvalidField("status", "must be ONLINE, BUSY, AWAY or OFFLINE");
+    }
+    KEFU_RETURN_IF_ERROR(Run(caller.tenant_id, {"status", agent, std::to_string(request->status()),
+                                                std::to_string(reason)})
+                             .status());
+    KEFU_ASSIGN_OR_RETURN(*response->mutable_presence(), Read(caller.tenant_id, agent));
+    return absl::OkStatus();
+  });
+}
+
+grpc::Status PresenceServiceImpl::Heartbeat(grpc::ServerContext* context,
+                                            const v1::HeartbeatRequest* request,
+                                            v1::HeartbeatResponse* response) {
+  return Handle([&]() -> absl::Status {
+    KEFU_ASSIGN_OR_RETURN(auth::Claims caller, authenticator_->Require(*context, {ROLE_AGENT}));
+    KEFU_RETURN_IF_ERROR(ValidateId("session_id", request->session_id()));
+    KEFU_ASSIGN_OR_RETURN(redis::Reply reply,
+                          Run(caller.tenant_id, {"heartbeat", caller.subject, request->session_id(),
+                                                 std::to_string(Ms(settings_.heartbeat_timeout))}));
+    response->set_status(static_cast<kefu::common::v1::AgentStatus>(Int(reply->element[0])));
+    *response->mutable_deadline() = TimeUtil::MillisecondsToTimestamp(Int(reply->element[1]));
+    return absl::OkStatus();
+  });
+}
+
+grpc::Status PresenceServiceImpl::ReportSeat(grpc::ServerContext* context,
+                                             const v1::ReportSeatRequest* request,
+                                             v1::ReportSeatResponse* response) {
+  return Handle([&]() -> absl::Status {
+    // Seat sensors report with a SERVICE account of their tenant (docs/API.md).
+    KEFU_ASSIGN_OR_RETURN(auth::Claims caller,
+                          authenticator_->Require(*context, {ROLE_SERVICE, ROLE_ADMIN}));
+    if (caller.platform()) return absl::PermissionDeniedError("use a tenant's service account");
+    KEFU_RETURN_IF_ERROR(ValidateId("seat_id", request->seat_id()));
+    bool empty;
+    int sensor;
+    switch (request->reading_case()) {
+      case v1::ReportSeatRequest::kPressure:
+        empty = request->pressure().value() < settings_.pressure_min ||
+                request->pressure().value() > settings_.pressure_max;
+        sensor = kefu::common::v1::SEAT_SENSOR_PRESSURE;
+        break;
+      case v1::ReportSeatRequest::kCamera:
+        if (request->camera().confidence() < 0 || request->camera().confidence() > 1) {
+          return InvalidField("camera.confidence", "must be between 0 and 1");
+        }
+        // An unsure camera does not empty a seat.
+        empty = request->camera().seat_empty() &&
+                request->camera().confidence() >= settings_.camera_min_confidence;
+        sensor = kefu::common::v1::SEAT_SENSOR_CAMERA;
+        break;
+      default:
+        return InvalidField("reading", "set pressure or camera");
+    }
+    KEFU_ASSIGN_OR_RETURN(redis::Reply reply,
+                          Run(caller.tenant_id, {"seat", request->seat_id(), empty ? "1" : "0",
+                                                 std::to_string(Ms(settings_.seat_empty_limit)),
+                                                 std::to_string(sensor)}));
+    response->set_agent_id(std::string(redis::ReplyString(*reply->element[0])));
+    response->set_seat_state(static_cast<kefu::common::v1::SeatState>(Int(reply->element[1])));
+    if (Int(reply->element[2]) > 0) {
+      *response->mutable_offline_deadline() =
+          TimeUtil::MillisecondsToTimestamp(Int(reply->element[2]));
+    }
+    return absl::OkStatus();
+  });
+}
+
+grpc::Status PresenceServiceImpl::GetAgent(grpc::ServerContext* context,
+                                           const v1::GetAgentRequest* request,
+                                           v1::GetAgentResponse* response) {
+  return Handle([&]() -> absl::Status {
+    KEFU_ASSIGN_OR_RETURN(
+        auth::Claims caller,
+        authenticator_->Require(*context, {ROLE_AGENT, ROLE_SUPERVISOR, ROLE_ADMIN, ROLE_SERVICE}));
+    KEFU_ASSIGN_OR_RETURN(std::string tenant, auth::ActingTenant(caller, request->tenant_id()));
+    const std::string agent = request->agent_id().empty() ? caller.subject : request->agent_id();
+    KEFU_RETURN_IF_ERROR(ValidateId("agent_id", agent));
+    KEFU_ASSIGN_OR_RETURN(*response->mutable_presence(), Read(tenant, agent));
+    return absl::OkStatus();
+  });
+}
+
+grpc::Status PresenceServiceImpl::ListAgents(grpc::ServerContext* context,
+                                             const v1::ListAgentsRequest* request,
+                                             v1::ListAgentsResponse* response) {
+  return Handle([&]() -> absl::Status {
+    KEFU_ASSIGN_OR_RETURN(
+        auth::Claims caller,
+        authenticator_->Require(*context, {ROLE_AGENT, ROLE_SUPERVISOR, ROLE_ADMIN, ROLE_SERVICE}));
+    KEFU_ASSIGN_OR_RETURN(std::string tenant, auth::ActingTenant(caller, request->tenant_id()));
+    auto members = pool_->Command({"SMEMBERS", events::TenantKey(tenant, "presence:agents")});
+    if (!members.ok()) return members.status();
+    std::vector<std::string> agents;
+    for (size_t i = 0; i < (*members)->elements; ++i) {
+      agents.emplace_back(redis::ReplyString(*(*members)->element[i]));
+    }
+    std::sort(agents.begin(), agents.end());
+    v1::StatusCounts* counts = response->mutable_counts();
+    for (const std::string& agent : agents) {
+      auto presence = Read(tenant, agent);
+      if (!presence.ok()) continue;
+      if (!request->department_id().empty() &&
+          std::find(presence->department_ids().begin(), presence->department_ids().end(),
+                    request->department_id()) == presence->department_ids().end()) {
+        continue;
+      }
+      switch (presence->status()) {  // F23: live counts of the department
+        case kefu::common::v1::AGENT_STATUS_ONLINE:
+          counts->set_online(counts->online() + 1);
+          break;
+        case kefu::common::v1::AGENT_STATUS_BUSY:
+          counts->set_busy(counts->busy() + 1);
+          break;
+        case kefu::common::v1::AGENT_STATUS_AWAY:
+          counts->set_away(counts->away() + 1);
+          break;
+        default:
+          counts->set_offline(counts->offline() + 1);
+      }
+      bool wanted = request->statuses().empty();
+      for (int status : request->statuses()) wanted |= status == presence->status();
+      if (wanted) *response->add_agents() = std::move(*presence);
+    }
+    return absl::OkStatus();
+  });
+}
+
+namespace {
+
+// Heartbeat and empty-seat deadlines of every tenant, claimed atomically by the script.
+void SweepLoop(const std::stop_token& stop, redis::Pool* pool, redis::Script* script) {
+  while (!stop.stop_requested()) {
+    absl::SleepFor(absl::Milliseconds(100));
+    auto tenants = pool->Command({"SMEMBERS", events::kTenantsKey});
+    if (!tenants.ok()) continue;
+    for (size_t i = 0; i < (*tenants)->elements; ++i) {
+      const std::string tenant(redis::ReplyString(*(*tenants)->element[i]));
+      const std::string nonce = auth::RandomId();
+      auto swept = script->Run(*pool, {events::StreamKey(tenant)}, {"sweep", tenant, nonce, "200"});
+      if (!swept.ok()) {
+        log::Warn("presence sweep failed",
+                  {{"tenant", tenant}, {"error", swept.status().message()}});
+      }
+    }
+  }
+}
+
+absl::Status Setup(server::ServiceContext& ctx, const PresenceSettings& settings) {
+  auto script = std::make_shared<redis::Script>("presence", ScriptSource());
+  ctx.AddService(std::make_unique<PresenceServiceImpl>(ctx.redis(), script.get(),
+                                                       &ctx.authenticator(), settings),
+                 v1::PresenceService::service_full_name());
+  redis::Pool* pool = ctx.redis();
+  redis::Script* s = script.get();
+  ctx.AddWorker("presence-sweep",
+                [pool, s](const std::stop_token& stop) { SweepLoop(stop, pool, s); });
+  ctx.Keep(std::move(script));
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+server::ServiceDefinition Definition(PresenceSettings settings) {
+  auto shared = std::make_shared<PresenceSettings>(settings);
+  return {.name = "presence",
+          .register_flags = nullptr,
+          .setup = [shared](server::ServiceContext& ctx) { return Setup(ctx, *shared); }};
+}
+
+server::ServiceDefinition Definition() {
+  auto settings = std::make_shared<PresenceSettings>();
+  return {.name = "presence",
+          .register_flags =
+              [settings](FlagSet& flags) {
+                flags.Duration("heartbeat-timeout", "KEFU_HEARTBEAT_TIMEOUT",
+                               "agents without a heartbeat this long go OFFLINE",
+                               &settings->heartbeat_timeout);
+                flags.Duration("seat-empty-limit", "KEFU_SEAT_EMPTY_LIMIT",
+                               "an empty seat this long turns its agent OFFLINE (F21)",
+                               &settings->seat_empty_limit);
+              },
+          .setup = [settings](server::ServiceContext& ctx) { return Setup(ctx, *settings); }};
 }
 
 }  // namespace kefu::presence

@@ -1,15 +1,524 @@
 #include "services/router/router_service.h"
 
+#include <google/protobuf/util/time_util.h>
+
+#include <set>
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/str_cat.h"
+#include "libs/common/status.h"
 #include "libs/common/status_macros.h"
 
 namespace kefu::router {
+namespace {
 
-absl::Status Setup(server::ServiceContext& ctx) {
-  KEFU_RETURN_IF_ERROR(ctx.Migrate({"router", embedded::RouterMigrations()}));
-  ctx.AddService(std::make_unique<RoutingServiceImpl>(), v1::RoutingService::service_full_name());
-  ctx.AddService(std::make_unique<RoutingAdminServiceImpl>(),
-                 v1::RoutingAdminService::service_full_name());
+using google::protobuf::util::TimeUtil;
+using kefu::common::v1::ROLE_ADMIN;
+using kefu::common::v1::ROLE_AGENT;
+using kefu::common::v1::ROLE_SERVICE;
+using kefu::common::v1::ROLE_SUPERVISOR;
+
+template <typename Fn>
+grpc::Status Handle(Fn&& fn) {
+  return ToGrpcStatus(fn());
+}
+
+// Ids go into Redis keys: 1-64 of letters, digits, - _ . : @
+absl::Status ValidateId(absl::string_view field, absl::string_view id, bool required = true) {
+  if (id.empty()) return required ? InvalidField(field, "required") : absl::OkStatus();
+  if (id.size() > 64) return InvalidField(field, "must be at most 64 characters");
+  for (char c : id) {
+    if (!(absl::ascii_isalnum(c) || c == '-' || c == '_' || c == '.' || c == ':' || c == '@')) {
+      return InvalidField(field,
+                          absl::StrCat("\"", id, "\" may hold only letters, digits and - _ . : @"));
+    }
+  }
   return absl::OkStatus();
+}
+
+google::protobuf::Timestamp ToProto(absl::Time t) {
+  return TimeUtil::MillisecondsToTimestamp(absl::ToUnixMillis(t));
+}
+
+google::protobuf::Duration ToProto(absl::Duration d) {
+  return TimeUtil::MillisecondsToDuration(absl::ToInt64Milliseconds(d));
+}
+
+absl::Duration FromProto(const google::protobuf::Duration& d, absl::Duration fallback) {
+  const int64_t ms = TimeUtil::DurationToMilliseconds(d);
+  return ms > 0 ? absl::Milliseconds(ms) : fallback;
+}
+
+}  // namespace
+
+// --- RoutingService -----------------------------------------------------------------
+
+absl::StatusOr<std::pair<std::string, std::string>> RoutingServiceImpl::AgentCall(
+    grpc::ServerContext* context, const std::string& tenant_id, const std::string& agent_id) {
+  KEFU_ASSIGN_OR_RETURN(auth::Claims caller,
+                        authenticator_->Require(*context, {ROLE_SERVICE, ROLE_AGENT}));
+  KEFU_ASSIGN_OR_RETURN(std::string tenant, auth::ActingTenant(caller, tenant_id));
+  std::string agent = agent_id;
+  if (caller.role == ROLE_AGENT) {
+    if (!agent.empty() && agent != caller.subject) {
+      return absl::PermissionDeniedError("agent_id: agents act only for themselves");
+    }
+    agent = caller.subject;
+  }
+  KEFU_RETURN_IF_ERROR(ValidateId("agent_id", agent));
+  return std::make_pair(tenant, agent);
+}
+
+grpc::Status RoutingServiceImpl::Enqueue(grpc::ServerContext* context,
+                                         const v1::EnqueueRequest* request,
+                                         v1::EnqueueResponse* response) {
+  return Handle([&]() -> absl::Status {
+    KEFU_ASSIGN_OR_RETURN(auth::Claims caller, authenticator_->Require(*context, {ROLE_SERVICE}));
+    KEFU_ASSIGN_OR_RETURN(std::string tenant, auth::ActingTenant(caller, request->tenant_id()));
+    KEFU_RETURN_IF_ERROR(ValidateId("contact_id", request->contact_id()));
+    KEFU_RETURN_IF_ERROR(
+        ValidateId("requested_department_id", request->requested_department_id(), false));
+    if (!kefu::common::v1::CustomerTier_IsValid(request->tier())) {
+      return InvalidField("tier", "unknown value");
+    }
+    if (request->dialog_id().size() > 64 || request->customer_id().size() > 64) {
+      return InvalidField(request->dialog_id().size() > 64 ? "dialog_id" : "customer_id",
+                          "must be at most 64 characters");
+    }
+    KEFU_ASSIGN_OR_RETURN(
+        EnqueueResult result,
+        router_->Enqueue(tenant, request->contact_id(), request->requested_department_id(),
+                         request->tier(), request->dialog_id(), request->customer_id()));
+    v1::ContactRouting* routing = response->mutable_routing();
+    routing->set_contact_id(request->contact_id());
+    routing->set_state(static_cast<kefu::common::v1::ContactState>(result.state));
+    routing->set_queue_id(result.queue_id);
+    routing->set_position(result.position + 1);
+    routing->set_agent_id(result.agent_id);
+    if (!result.offer_id.empty()) {
+      v1::OfferRef* offer = routing->add_offers();
+      offer->set_offer_id(result.offer_id);
+      offer->set_agent_id(result.agent_id);
+    }
+    response->set_no_agent_available(result.state == kefu::common::v1::CONTACT_STATE_QUEUED);
+    return absl::OkStatus();
+  });
+}
+
+grpc::Status RoutingServiceImpl::Cancel(grpc::ServerContext* context,
+                                        const v1::CancelRequest* request,
+                                        v1::CancelResponse* response) {
+  return Handle([&]() -> absl::Status {
+    KEFU_ASSIGN_OR_RETURN(auth::Claims caller, authenticator_->Require(*context, {ROLE_SERVICE}));
+    KEFU_ASSIGN_OR_RETURN(std::string tenant, auth::ActingTenant(caller, request->tenant_id()));
+    KEFU_RETURN_IF_ERROR(ValidateId("contact_id", request->contact_id()));
+    KEFU_ASSIGN_OR_RETURN(auto result, router_->Cancel(tenant, request->contact_id(),
+                                                       /*ABANDON_REASON_CUSTOMER_LEFT=*/1));
+    response->set_cancelled(result.first);
+    *response->mutable_waited() = ToProto(result.second);
+    return absl::OkStatus();
+  });
+}
+
+grpc::Status RoutingServiceImpl::AcceptOffer(grpc::ServerContext* context,
+                                             const v1::AcceptOfferRequest* request,
+                                             v1::AcceptOfferResponse* response) {
+  return Handle([&]() -> absl::Status {
+    KEFU_ASSIGN_OR_RETURN(auto call, AgentCall(context, request->tenant_id(), request->agent_id()));
+    if (request->offer_id().empty()) return InvalidField("offer_id", "required");
+    KEFU_ASSIGN_OR_RETURN(AcceptResult result,
+                          router_->Accept(call.first, request->offer_id(), call.second));
+    response->set_contact_id(result.contact_id);
+    response->set_dialog_id(result.dialog_id);
+    response->set_customer_id(result.customer_id);
+    response->set_queue_id(result.queue_id);
+    response->set_department_id(result.department_id);
+    *response->mutable_assign_time() = ToProto(absl::Now());
+    *response->mutable_waited() = ToProto(result.waited);
+    response->set_agent_load(result.agent_load);
+    return absl::OkStatus();
+  });
+}
+
+grpc::Status RoutingServiceImpl::RejectOffer(grpc::ServerContext* context,
+                                             const v1::RejectOfferRequest* request,
+                                             v1::RejectOfferResponse* response) {
+  return Handle([&]() -> absl::Status {
+    KEFU_ASSIGN_OR_RETURN(auto call, AgentCall(context, request->tenant_id(), request->agent_id()));
+    if (request->offer_id().empty()) return InvalidField("offer_id", "required");
+    if (request->reason().size() > 200) return InvalidField("reason", "at most 200 characters");
+    KEFU_ASSIGN_OR_RETURN(absl::Time until, router_->Reject(call.first, request->offer_id(),
+                                                            call.second, request->reason()));
+    *response->mutable_delay_until() = ToProto(until);
+    return absl::OkStatus();
+  });
+}
+
+grpc::Status RoutingServiceImpl::PickUp(grpc::ServerContext* context,
+                                        const v1::PickUpRequest* request,
+                                        v1::PickUpResponse* response) {
+  return Handle([&]() -> absl::Status {
+    KEFU_ASSIGN_OR_RETURN(auto call, AgentCall(context, request->tenant_id(), request->agent_id()));
+    KEFU_RETURN_IF_ERROR(ValidateId("queue_id", request->queue_id()));
+    KEFU_RETURN_IF_ERROR(ValidateId("contact_id", request->contact_id(), false));
+    KEFU_ASSIGN_OR_RETURN(
+        PickUpResult result,
+        router_->PickUp(call.first, call.second, request->queue_id(), request->contact_id()));
+    response->set_contact_id(result.contact_id);
+    response->set_dialog_id(result.dialog_id);
+    response->set_customer_id(result.customer_id);
+    response->set_queue_id(request->queue_id());
+    *response->mutable_waited() = ToProto(result.waited);
+    response->set_agent_load(result.agent_load);
+    return absl::OkStatus();
+  });
+}
+
+grpc::Status RoutingServiceImpl::QueueStatus(grpc::ServerContext* context,
+                                             const v1::QueueStatusRequest* request,
+                                             v1::QueueStatusResponse* response) {
+  return Handle([&]() -> absl::Status {
+    KEFU_ASSIGN_OR_RETURN(
+        auth::Claims caller,
+        authenticator_->Require(*context, {ROLE_SERVICE, ROLE_ADMIN, ROLE_SUPERVISOR, ROLE_AGENT}));
+    KEFU_ASSIGN_OR_RETURN(std::string tenant, auth::ActingTenant(caller, request->tenant_id()));
+    for (const std::string& queue_id : request->queue_ids()) {
+      KEFU_RETURN_IF_ERROR(ValidateId("queue_ids", queue_id));
+      KEFU_ASSIGN_OR_RETURN(QueueSnapshot snapshot, router_->Queue(tenant, queue_id));
+      v1::QueueState* state = response->add_queues();
+      state->set_queue_id(queue_id);
+      state->set_length(snapshot.length);
+      *state->mutable_longest_wait() = ToProto(snapshot.longest_wait);
+      state->set_available_agents(snapshot.available_agents);
+    }
+    if (!request->contact_id().empty()) {
+      KEFU_RETURN_IF_ERROR(ValidateId("contact_id", request->contact_id()));
+      KEFU_ASSIGN_OR_RETURN(ContactSnapshot contact,
+                            router_->Contact(tenant, request->contact_id()));
+      v1::ContactRouting* routing = response->mutable_contact();
+      routing->set_contact_id(request->contact_id());
+      routing->set_state(static_cast<kefu::common::v1::ContactState>(contact.state));
+      routing->set_queue_id(contact.queue_id);
+      routing->set_position(contact.position + 1);
+      routing->set_agent_id(contact.agent_id);
+      *routing->mutable_enqueue_time() = ToProto(contact.enqueued);
+      if (contact.state == kefu::common::v1::CONTACT_STATE_OFFERED) {
+        v1::OfferRef* offer = routing->add_offers();
+        offer->set_offer_id(contact.offer_id);
+        offer->set_agent_id(contact.agent_id);
+        *offer->mutable_deadline() = ToProto(contact.offer_deadline);
+      }
+    }
+    return absl::OkStatus();
+  });
+}
+
+grpc::Status RoutingServiceImpl::Release(grpc::ServerContext* context,
+                                         const v1::ReleaseRequest* request, v1::ReleaseResponse*) {
+  return Handle([&]() -> absl::Status {
+    KEFU_ASSIGN_OR_RETURN(auto call, AgentCall(context, request->tenant_id(), request->agent_id()));
+    KEFU_RETURN_IF_ERROR(ValidateId("contact_id", request->contact_id()));
+    return router_->Release(call.first, request->contact_id(), call.second);
+  });
+}
+
+// --- RoutingAdminService ------------------------------------------------------------
+
+absl::Status RoutingAdminServiceImpl::PutDepartment(grpc::ServerContext* context,
+                                                    const v1::Department& department, bool create,
+                                                    v1::Department* out) {
+  KEFU_ASSIGN_OR_RETURN(auth::Claims caller, authenticator_->Require(*context, {ROLE_ADMIN}));
+  KEFU_RETURN_IF_ERROR(ValidateId("department.department_id", department.department_id()));
+  KEFU_RETURN_IF_ERROR(ValidateId("department.parent_id", department.parent_id(), false));
+  KEFU_RETURN_IF_ERROR(ValidateId("department.queue_id", department.queue_id(), false));
+  if (department.parent_id() == department.department_id()) {
+    return InvalidField("department.parent_id", "a department cannot be its own parent");
+  }
+  if (!department.parent_id().empty()) {
+    auto parent = store_->GetDepartment(caller.tenant_id, department.parent_id());
+    if (absl::IsNotFound(parent.status())) {
+      return InvalidField("department.parent_id",
+                          absl::StrCat("unknown department \"", department.parent_id(), "\""));
+    }
+    if (!parent.ok()) return parent.status();
+  }
+  if (!department.queue_id().empty()) {
+    auto queue = store_->GetQueue(caller.tenant_id, department.queue_id());
+    if (absl::IsNotFound(queue.status())) {
+      return InvalidField("department.queue_id",
+                          absl::StrCat("unknown queue \"", department.queue_id(), "\""));
+    }
+    if (!queue.ok()) return queue.status();
+  }
+  v1::Department stored = department;
+  *stored.mutable_update_time() = ToProto(absl::Now());
+  if (create) *stored.mutable_create_time() = stored.update_time();
+  KEFU_RETURN_IF_ERROR(store_->PutDepartment(caller.tenant_id, stored, create));
+  std::string queue = department.queue_id();
+  if (queue.empty()) {
+    KEFU_ASSIGN_OR_RETURN(queue, store_->DefaultQueue(caller.tenant_id));
+  }
+  if (!queue.empty()) {
+    KEFU_RETURN_IF_ERROR(
+        router_->PutDepartment(caller.tenant_id, department.department_id(), queue));
+  }
+  // Agents of this department may now serve another queue.
+  KEFU_ASSIGN_OR_RETURN(auto profiles, store_->ListAgentProfiles(caller.tenant_id));
+  for (const auto& profile : profiles) {
+    for (const auto& d : profile.department_ids()) {
+      if (d == department.department_id()) {
+        KEFU_RETURN_IF_ERROR(SyncAgent(caller.tenant_id, profile));
+        break;
+      }
+    }
+  }
+  *out = stored;
+  return absl::OkStatus();
+}
+
+grpc::Status RoutingAdminServiceImpl::CreateDepartment(grpc::ServerContext* context,
+                                                       const v1::CreateDepartmentRequest* request,
+                                                       v1::CreateDepartmentResponse* response) {
+  return ToGrpcStatus(
+      PutDepartment(context, request->department(), true, response->mutable_department()));
+}
+
+grpc::Status RoutingAdminServiceImpl::UpdateDepartment(grpc::ServerContext* context,
+                                                       const v1::UpdateDepartmentRequest* request,
+                                                       v1::UpdateDepartmentResponse* response) {
+  return ToGrpcStatus(
+      PutDepartment(context, request->department(), false, response->mutable_department()));
+}
+
+grpc::Status RoutingAdminServiceImpl::GetDepartment(grpc::ServerContext* context,
+                                                    const v1::GetDepartmentRequest* request,
+                                                    v1::GetDepartmentResponse* response) {
+  return Handle([&]() -> absl::Status {
+    KEFU_ASSIGN_OR_RETURN(
+        auth::Claims caller,
+        authenticator_->Require(*context, {ROLE_ADMIN, ROLE_SUPERVISOR, ROLE_AGENT, ROLE_SERVICE}));
+    KEFU_RETURN_IF_ERROR(ValidateId("department_id", request->department_id()));
+    KEFU_ASSIGN_OR_RETURN(*response->mutable_department(),
+                          store_->GetDepartment(caller.tenant_id, request->department_id()));
+    return absl::OkStatus();
+  });
+}
+
+grpc::Status RoutingAdminServiceImpl::ListDepartments(grpc::ServerContext* context,
+                                                      const v1::ListDepartmentsRequest* request,
+                                                      v1::ListDepartmentsResponse* response) {
+  return Handle([&]() -> absl::Status {
+    KEFU_ASSIGN_OR_RETURN(
+        auth::Claims caller,
+        authenticator_->Require(*context, {ROLE_ADMIN, ROLE_SUPERVISOR, ROLE_AGENT, ROLE_SERVICE}));
+    KEFU_ASSIGN_OR_RETURN(std::string tenant, auth::ActingTenant(caller, request->tenant_id()));
+    KEFU_ASSIGN_OR_RETURN(auto departments, store_->ListDepartments(tenant));
+    for (auto& department : departments) *response->add_departments() = std::move(department);
+    return absl::OkStatus();
+  });
+}
+
+absl::Status RoutingAdminServiceImpl::PutQueue(grpc::ServerContext* context, const v1::Queue& queue,
+                                               bool create, v1::Queue* out) {
+  KEFU_ASSIGN_OR_RETURN(auth::Claims caller, authenticator_->Require(*context, {ROLE_ADMIN}));
+  KEFU_RETURN_IF_ERROR(ValidateId("queue.queue_id", queue.queue_id()));
+  if (!v1::RoutingStrategy_IsValid(queue.strategy())) {
+    return InvalidField("queue.strategy", "unknown value");
+  }
+  if (queue.strategy() == v1::ROUTING_STRATEGY_RING_ALL) {
+    return absl::UnimplementedError("queue.strategy: RING_ALL is not supported yet");
+  }
+  v1::Queue stored = queue;
+  if (stored.strategy() == v1::ROUTING_STRATEGY_UNSPECIFIED) {
+    stored.set_strategy(v1::ROUTING_STRATEGY_LEAST_BUSY);  // F12 default
+  }
+  QueueConfig config;
+  config.strategy = stored.strategy();
+  config.offer_timeout = FromProto(stored.offer_timeout(), absl::Seconds(15));
+  config.reject_delay = FromProto(stored.reject_delay(), absl::Seconds(10));
+  config.no_answer_delay = FromProto(stored.no_answer_delay(), absl::Seconds(30));
+  *stored.mutable_offer_timeout() = ToProto(config.offer_timeout);
+  *stored.mutable_reject_delay() = ToProto(config.reject_delay);
+  *stored.mutable_no_answer_delay() = ToProto(config.no_answer_delay);
+  *stored.mutable_update_time() = ToProto(absl::Now());
+  if (create) *stored.mutable_create_time() = stored.update_time();
+  KEFU_RETURN_IF_ERROR(store_->PutQueue(caller.tenant_id, stored, create));
+  KEFU_RETURN_IF_ERROR(
+      router_->PutQueue(caller.tenant_id, stored.queue_id(), config, stored.is_default()));
+  *out = stored;
+  return absl::OkStatus();
+}
+
+grpc::Status RoutingAdminServiceImpl::CreateQueue(grpc::ServerContext* context,
+                                                  const v1::CreateQueueRequest* request,
+                                                  v1::CreateQueueResponse* response) {
+  return ToGrpcStatus(PutQueue(context, request->queue(), true, response->mutable_queue()));
+}
+
+grpc::Status RoutingAdminServiceImpl::UpdateQueue(grpc::ServerContext* context,
+                                                  const v1::UpdateQueueRequest* request,
+                                                  v1::UpdateQueueResponse* response) {
+  return ToGrpcStatus(PutQueue(context, request->queue(), false, response->mutable_queue()));
+}
+
+grpc::Status RoutingAdminServiceImpl::GetQueue(grpc::ServerContext* context,
+                                               const v1::GetQueueRequest* request,
+                                               v1::GetQueueResponse* response) {
+  return Handle([&]() -> absl::Status {
+    KEFU_ASSIGN_OR_RETURN(auth::Claims caller,
+                          authenticator_->Require(*context, {ROLE_ADMIN, ROLE_SUPERVISOR}));
+    KEFU_RETURN_IF_ERROR(ValidateId("queue_id", request->queue_id()));
+    KEFU_ASSIGN_OR_RETURN(*response->mutable_queue(),
+                          store_->GetQueue(caller.tenant_id, request->queue_id()));
+    return absl::OkStatus();
+  });
+}
+
+grpc::Status RoutingAdminServiceImpl::ListQueues(grpc::ServerContext* context,
+                                                 const v1::ListQueuesRequest*,
+                                                 v1::ListQueuesResponse* response) {
+  return Handle([&]() -> absl::Status {
+    KEFU_ASSIGN_OR_RETURN(auth::Claims caller,
+                          authenticator_->Require(*context, {ROLE_ADMIN, ROLE_SUPERVISOR}));
+    KEFU_ASSIGN_OR_RETURN(auto queues, store_->ListQueues(caller.tenant_id));
+    for (auto& queue : queues) *response->add_queues() = std::move(queue);
+    return absl::OkStatus();
+  });
+}
+
+absl::Status RoutingAdminServiceImpl::SyncAgent(const std::string& tenant,
+                                                const v1::AgentProfile& profile) {
+  std::set<std::string> queues;
+  KEFU_ASSIGN_OR_RETURN(std::string default_queue, store_->DefaultQueue(tenant));
+  for (const std::string& department_id : profile.department_ids()) {
+    auto department = store_->GetDepartment(tenant, department_id);
+    if (!department.ok()) continue;  // deleted since; the profile keeps the rest
+    if (!department->queue_id().empty()) {
+      queues.insert(department->queue_id());
+    } else if (!default_queue.empty()) {
+      queues.insert(default_queue);
+    }
+  }
+  std::vector<int> tiers(profile.tiers().begin(), profile.tiers().end());
+  return router_->PutAgent(
+      tenant, profile.agent_id(), profile.enabled() ? profile.max_concurrent() : 0, tiers,
+      profile.capability_score(), std::vector<std::string>(queues.begin(), queues.end()),
+      std::vector<std::string>(profile.department_ids().begin(), profile.department_ids().end()));
+}
+
+grpc::Status RoutingAdminServiceImpl::SetAgentProfile(grpc::ServerContext* context,
+                                                      const v1::SetAgentProfileRequest* request,
+                                                      v1::SetAgentProfileResponse* response) {
+  return Handle([&]() -> absl::Status {
+    KEFU_ASSIGN_OR_RETURN(auth::Claims caller, authenticator_->Require(*context, {ROLE_ADMIN}));
+    const v1::AgentProfile& profile = request->profile();
+    KEFU_RETURN_IF_ERROR(ValidateId("profile.agent_id", profile.agent_id()));
+    if (profile.max_concurrent() < 0 || profile.max_concurrent() > 100) {
+      return InvalidField("profile.max_concurrent", "must be between 0 and 100");  // F13
+    }
+    if (profile.nickname().size() > 64) {
+      return InvalidField("profile.nickname", "must be at most 64 characters");
+    }
+    if (profile.avatar_url().size() > 512) {
+      return InvalidField("profile.avatar_url", "must be at most 512 characters");
+    }
+    for (int tier : profile.tiers()) {
+      if (!kefu::common::v1::CustomerTier_IsValid(tier) || tier == 0) {
+        return InvalidField("profile.tiers", "unknown tier");
+      }
+    }
+    for (const std::string& department_id : profile.department_ids()) {
+      auto department = store_->GetDepartment(caller.tenant_id, department_id);
+      if (absl::IsNotFound(department.status())) {
+        return InvalidField("profile.department_ids",
+                            absl::StrCat("unknown department \"", department_id, "\""));
+      }
+      if (!department.ok()) return department.status();
+    }
+    v1::AgentProfile stored = profile;
+    *stored.mutable_update_time() = ToProto(absl::Now());
+    KEFU_RETURN_IF_ERROR(store_->PutAgentProfile(caller.tenant_id, stored));
+    KEFU_RETURN_IF_ERROR(SyncAgent(caller.tenant_id, stored));
+    *response->mutable_profile() = stored;
+    return absl::OkStatus();
+  });
+}
+
+grpc::Status RoutingAdminServiceImpl::GetAgentProfile(grpc::ServerContext* context,
+                                                      const v1::GetAgentProfileRequest* request,
+                                                      v1::GetAgentProfileResponse* response) {
+  return Handle([&]() -> absl::Status {
+    KEFU_ASSIGN_OR_RETURN(
+        auth::Claims caller,
+        authenticator_->Require(*context, {ROLE_ADMIN, ROLE_SUPERVISOR, ROLE_AGENT, ROLE_SERVICE}));
+    KEFU_ASSIGN_OR_RETURN(std::string tenant, auth::ActingTenant(caller, request->tenant_id()));
+    KEFU_RETURN_IF_ERROR(ValidateId("agent_id", request->agent_id()));
+    KEFU_ASSIGN_OR_RETURN(*response->mutable_profile(),
+                          store_->GetAgentProfile(tenant, request->agent_id()));
+    return absl::OkStatus();
+  });
+}
+
+grpc::Status RoutingAdminServiceImpl::ListAgentProfiles(grpc::ServerContext* context,
+                                                        const v1::ListAgentProfilesRequest* request,
+                                                        v1::ListAgentProfilesResponse* response) {
+  return Handle([&]() -> absl::Status {
+    KEFU_ASSIGN_OR_RETURN(
+        auth::Claims caller,
+        authenticator_->Require(*context, {ROLE_ADMIN, ROLE_SUPERVISOR, ROLE_SERVICE}));
+    KEFU_ASSIGN_OR_RETURN(std::string tenant, auth::ActingTenant(caller, request->tenant_id()));
+    KEFU_ASSIGN_OR_RETURN(auto profiles, store_->ListAgentProfiles(tenant));
+    for (auto& profile : profiles) {
+      bool in_department = request->department_id().empty();
+      for (const auto& d : profile.department_ids()) in_department |= d == request->department_id();
+      if (in_department) *response->add_profiles() = std::move(profile);
+    }
+    return absl::OkStatus();
+  });
+}
+
+grpc::Status RoutingAdminServiceImpl::GetTierMap(grpc::ServerContext* context,
+                                                 const v1::GetTierMapRequest*,
+                                                 v1::GetTierMapResponse* response) {
+  return Handle([&]() -> absl::Status {
+    KEFU_ASSIGN_OR_RETURN(auth::Claims caller,
+                          authenticator_->Require(*context, {ROLE_ADMIN, ROLE_SUPERVISOR}));
+    KEFU_ASSIGN_OR_RETURN(*response, store_->GetTierMap(caller.tenant_id));
+    return absl::OkStatus();
+  });
+}
+
+grpc::Status RoutingAdminServiceImpl::SetTierMap(grpc::ServerContext* context,
+                                                 const v1::SetTierMapRequest* request,
+                                                 v1::SetTierMapResponse*) {
+  return Handle([&]() -> absl::Status {
+    KEFU_ASSIGN_OR_RETURN(auth::Claims caller, authenticator_->Require(*context, {ROLE_ADMIN}));
+    v1::GetTierMapResponse map;
+    std::vector<std::pair<int, std::string>> cached;
+    std::set<int> seen;
+    for (const auto& group : request->groups()) {
+      if (!kefu::common::v1::CustomerTier_IsValid(group.tier()) || group.tier() == 0) {
+        return InvalidField("groups.tier", "unknown tier");
+      }
+      if (!seen.insert(group.tier()).second) return InvalidField("groups.tier", "given twice");
+      if (group.department_ids().empty()) {
+        return InvalidField("groups.department_ids", "name at least one department");
+      }
+      for (const std::string& department_id : group.department_ids()) {
+        auto department = store_->GetDepartment(caller.tenant_id, department_id);
+        if (absl::IsNotFound(department.status())) {
+          return InvalidField("groups.department_ids",
+                              absl::StrCat("unknown department \"", department_id, "\""));
+        }
+        if (!department.ok()) return department.status();
+      }
+      // A contact waits in one queue: the tier's first department routes it.
+      cached.emplace_back(group.tier(), group.department_ids(0));
+      *map.add_groups() = group;
+    }
+    KEFU_RETURN_IF_ERROR(store_->PutTierMap(caller.tenant_id, map));
+    return router_->PutTierMap(caller.tenant_id, cached);
+  });
 }
 
 }  // namespace kefu::router

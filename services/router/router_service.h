@@ -1,11 +1,15 @@
 #pragma once
 
+#include <memory>
 #include <vector>
 
 #include "kefu/router/v1/routing.grpc.pb.h"
 #include "kefu/router/v1/routing_admin.grpc.pb.h"
+#include "libs/auth/authorize.h"
 #include "libs/common/embedded.h"
 #include "libs/server/service_main.h"
+#include "services/router/admin_store.h"
+#include "services/router/redis_router.h"
 
 namespace kefu::embedded {
 const std::vector<EmbeddedFile>& RouterMigrations();
@@ -13,15 +17,98 @@ const std::vector<EmbeddedFile>& RouterMigrations();
 
 namespace kefu::router {
 
-// kefu.router.v1.RoutingService. The generated base answers UNIMPLEMENTED for every RPC
-// until the issue that builds it overrides them here.
-class RoutingServiceImpl final : public v1::RoutingService::Service {};
+// kefu.router.v1.RoutingService: the live ACD (F12, F13, F17, F19). Called by the gateway
+// with a platform SERVICE token naming the tenant, or by agents for their own offers.
+// Transfer, TransferTargets, SuggestAgents, BindExclusiveAgent, ResolveRegion and
+// ListWaitingContacts are not built yet (UNIMPLEMENTED).
+class RoutingServiceImpl final : public v1::RoutingService::Service {
+ public:
+  RoutingServiceImpl(RedisRouter* router, const auth::Authenticator* authenticator)
+      : router_(router), authenticator_(authenticator) {}
 
-// kefu.router.v1.RoutingAdminService. The generated base answers UNIMPLEMENTED for every RPC
-// until the issue that builds it overrides them here.
-class RoutingAdminServiceImpl final : public v1::RoutingAdminService::Service {};
+  // kefu::router::v1::RoutingService::Service
+  grpc::Status Enqueue(grpc::ServerContext* context, const v1::EnqueueRequest* request,
+                       v1::EnqueueResponse* response) override;
+  grpc::Status Cancel(grpc::ServerContext* context, const v1::CancelRequest* request,
+                      v1::CancelResponse* response) override;
+  grpc::Status AcceptOffer(grpc::ServerContext* context, const v1::AcceptOfferRequest* request,
+                           v1::AcceptOfferResponse* response) override;
+  grpc::Status RejectOffer(grpc::ServerContext* context, const v1::RejectOfferRequest* request,
+                           v1::RejectOfferResponse* response) override;
+  grpc::Status PickUp(grpc::ServerContext* context, const v1::PickUpRequest* request,
+                      v1::PickUpResponse* response) override;
+  grpc::Status QueueStatus(grpc::ServerContext* context, const v1::QueueStatusRequest* request,
+                           v1::QueueStatusResponse* response) override;
+  grpc::Status Release(grpc::ServerContext* context, const v1::ReleaseRequest* request,
+                       v1::ReleaseResponse* response) override;
 
-// Builds the router service inside ServiceMain: migrations, stores, gRPC services.
-absl::Status Setup(server::ServiceContext& ctx);
+ private:
+  // The caller's tenant, and the agent it acts for: agents only for themselves.
+  absl::StatusOr<std::pair<std::string, std::string>> AgentCall(grpc::ServerContext* context,
+                                                                const std::string& tenant_id,
+                                                                const std::string& agent_id);
+  RedisRouter* router_;
+  const auth::Authenticator* authenticator_;
+};
+
+// kefu.router.v1.RoutingAdminService: departments (F11), queues and strategies (F12),
+// agent routing profiles (F13, F54), tier map (F10), in PostgreSQL and cached in Redis
+// for the routing script. Entry points, region strategies, deletes and capability
+// score feeds are not built yet (UNIMPLEMENTED).
+class RoutingAdminServiceImpl final : public v1::RoutingAdminService::Service {
+ public:
+  RoutingAdminServiceImpl(AdminStore* store, RedisRouter* router,
+                          const auth::Authenticator* authenticator)
+      : store_(store), router_(router), authenticator_(authenticator) {}
+
+  // kefu::router::v1::RoutingAdminService::Service
+  grpc::Status CreateDepartment(grpc::ServerContext* context,
+                                const v1::CreateDepartmentRequest* request,
+                                v1::CreateDepartmentResponse* response) override;
+  grpc::Status UpdateDepartment(grpc::ServerContext* context,
+                                const v1::UpdateDepartmentRequest* request,
+                                v1::UpdateDepartmentResponse* response) override;
+  grpc::Status GetDepartment(grpc::ServerContext* context, const v1::GetDepartmentRequest* request,
+                             v1::GetDepartmentResponse* response) override;
+  grpc::Status ListDepartments(grpc::ServerContext* context,
+                               const v1::ListDepartmentsRequest* request,
+                               v1::ListDepartmentsResponse* response) override;
+  grpc::Status CreateQueue(grpc::ServerContext* context, const v1::CreateQueueRequest* request,
+                           v1::CreateQueueResponse* response) override;
+  grpc::Status UpdateQueue(grpc::ServerContext* context, const v1::UpdateQueueRequest* request,
+                           v1::UpdateQueueResponse* response) override;
+  grpc::Status GetQueue(grpc::ServerContext* context, const v1::GetQueueRequest* request,
+                        v1::GetQueueResponse* response) override;
+  grpc::Status ListQueues(grpc::ServerContext* context, const v1::ListQueuesRequest* request,
+                          v1::ListQueuesResponse* response) override;
+  grpc::Status SetAgentProfile(grpc::ServerContext* context,
+                               const v1::SetAgentProfileRequest* request,
+                               v1::SetAgentProfileResponse* response) override;
+  grpc::Status GetAgentProfile(grpc::ServerContext* context,
+                               const v1::GetAgentProfileRequest* request,
+                               v1::GetAgentProfileResponse* response) override;
+  grpc::Status ListAgentProfiles(grpc::ServerContext* context,
+                                 const v1::ListAgentProfilesRequest* request,
+                                 v1::ListAgentProfilesResponse* response) override;
+  grpc::Status GetTierMap(grpc::ServerContext* context, const v1::GetTierMapRequest* request,
+                          v1::GetTierMapResponse* response) override;
+  grpc::Status SetTierMap(grpc::ServerContext* context, const v1::SetTierMapRequest* request,
+                          v1::SetTierMapResponse* response) override;
+
+ private:
+  absl::Status PutDepartment(grpc::ServerContext* context, const v1::Department& department,
+                             bool create, v1::Department* out);
+  absl::Status PutQueue(grpc::ServerContext* context, const v1::Queue& queue, bool create,
+                        v1::Queue* out);
+  // Writes the agent's routing fields and queues to Redis (and matches waiting contacts).
+  absl::Status SyncAgent(const std::string& tenant, const v1::AgentProfile& profile);
+
+  AdminStore* store_;
+  RedisRouter* router_;
+  const auth::Authenticator* authenticator_;
+};
+
+// The router for ServiceMain or a test's ServiceRuntime.
+server::ServiceDefinition Definition();
 
 }  // namespace kefu::router

@@ -7,9 +7,10 @@
 #include <catch2/catch.hpp>
 
 #include "grpc/health/v1/health.grpc.pb.h"
+#include "kefu/reporting/v1/report.grpc.pb.h"
+#include "kefu/router/v1/routing.grpc.pb.h"
 #include "libs/redis/client.h"
 #include "libs/server/health_monitor.h"
-#include "services/router/router_service.h"
 #include "tests/support/servers.h"
 
 namespace {
@@ -45,8 +46,9 @@ std::string Scrape(prometheus::Registry& registry) {
 
 struct RouterUnderTest {
   std::shared_ptr<prometheus::Registry> registry = std::make_shared<prometheus::Registry>();
-  kefu::router::RoutingServiceImpl routing;
-  kefu::router::RoutingAdminServiceImpl admin;
+  // The generated bases answer UNIMPLEMENTED to every RPC, as a service not built yet does.
+  kefu::router::v1::RoutingService::Service routing;
+  kefu::reporting::v1::ReportService::Service admin;
   std::unique_ptr<kefu::server::GrpcServer> server;
   std::string addr;
 
@@ -54,7 +56,7 @@ struct RouterUnderTest {
     kefu::server::GrpcServerOptions options;
     options.addr = "127.0.0.1:0";
     options.services = {{kefu::router::v1::RoutingService::service_full_name(), &routing},
-                        {kefu::router::v1::RoutingAdminService::service_full_name(), &admin}};
+                        {kefu::reporting::v1::ReportService::service_full_name(), &admin}};
     auto started = kefu::server::GrpcServer::Start(options, *registry);
     REQUIRE(started.ok());
     server = std::move(*started);
@@ -110,8 +112,7 @@ TEST_CASE(
   REQUIRE((*redis_server)->Kill().ok());
   const double down_after = SecondsUntil(router.addr, HealthCheckResponse::NOT_SERVING, 5);
   CHECK(down_after >= 0);
-  CHECK(Health(router.addr, "kefu.router.v1.RoutingAdminService") ==
-        HealthCheckResponse::NOT_SERVING);
+  CHECK(Health(router.addr, "kefu.reporting.v1.ReportService") == HealthCheckResponse::NOT_SERVING);
   CHECK_THAT(Scrape(*router.registry),
              Catch::Contains("kefu_dependency_up{dependency=\"redis\"} 0"));
 

@@ -1,0 +1,355 @@
+-- route.lua: every routing decision of kefu-router, each one atomic (ARCHITECTURE.md
+-- "Routing rules"). Any number of router replicas may call it at once: Redis runs one
+-- script at a time, so an agent's last free slot can be reserved only once.
+--
+-- KEYS[1]  kefu:{t:<tenant>}:events  (the tenant's event stream; pins the hash slot: every
+--          key below starts with the same prefix and so lives in the same slot)
+-- ARGV[1]  op: enqueue | accept | reject | release | cancel | pickup | sweep | agent
+-- ARGV[2]  tenant id
+-- ARGV[3]  event id nonce, unique per call
+-- ARGV[4..] the op's arguments, documented at each op below
+--
+-- Keys (P = kefu:{t:<tenant>}:)
+--   P agent:<id>      hash  status (kefu.common.v1.AgentStatus, written by presence), load,
+--                          max, tiers (csv of CustomerTier, empty = all), cap (capability),
+--                          idle_since (ms), delay_until (ms), depts (csv) — written by router
+--   P qagents:<q>     set   agents serving queue q
+--   P agentq:<id>     set   queues agent id serves
+--   P qcfg:<q>        hash  strategy, offer_timeout_ms, reject_delay_ms, no_answer_delay_ms
+--   P queue:<q>       zset  waiting contacts, score = tier rank * 1e13 + enqueue ms
+--   P contact:<id>    hash  state (ContactState), queue, tier, score, enq, agent, offer_id,
+--                          deadline, attempt, dialog, customer, department
+--   P offers          zset  offered contacts by offer deadline (ms)
+--   P dept:<d>        hash  queue: the department's queue
+--   P tiermap         hash  tier -> department (F10)
+--   P defaultq        string the tenant's default queue
+--   P delays          zset  agents in a reject / no-answer delay, by its end (ms)
+local stream = KEYS[1]
+local op = ARGV[1]
+local tenant = ARGV[2]
+local nonce = ARGV[3]
+local P = 'kefu:{t:' .. tenant .. '}:'
+local now = now_ms()
+
+local ONLINE, BUSY = 1, 2
+local QUEUED, OFFERED, ACTIVE, ENDED = 3, 4, 5, 6
+local MATCH_SCAN = 200  -- waiting contacts looked at per queue and decision
+
+local function emit(field, name, payload)
+  pb_emit(stream, tenant, nonce, 'router', now, field, name, payload)
+end
+
+local function fail(code, msg) return redis.error_reply(code .. ' ' .. msg) end
+
+local function qcfg(q, field, default)
+  return tonumber(redis.call('HGET', P .. 'qcfg:' .. q, field)) or default
+end
+
+-- Agents of queue q that may take a new contact now, with what strategies compare.
+-- transfer: BUSY agents are candidates too (F20: BUSY accepts transfers only).
+local function candidates(q, transfer)
+  local ids = redis.call('SMEMBERS', P .. 'qagents:' .. q)
+  table.sort(ids)  -- a stable order: round robin and ties must not depend on set order
+  local out = {}
+  for _, id in ipairs(ids) do
+    local a = redis.call('HMGET', P .. 'agent:' .. id, 'status', 'load', 'max', 'tiers',
+                         'delay_until', 'idle_since', 'cap')
+    local status = tonumber(a[1]) or 0
+    local load, max = tonumber(a[2]) or 0, tonumber(a[3]) or 0
+    if (status == ONLINE or (transfer and status == BUSY)) and load < max and
+        (tonumber(a[5]) or 0) <= now then
+      out[#out + 1] = {id = id, load = load, max = max, tiers = a[4] or '',
+                       idle = tonumber(a[6]) or 0, cap = tonumber(a[7]) or 0}
+    end
+  end
+  return out
+end
+
+local function serves(agent, tier)
+  if agent.tiers == '' or tier == '0' then return true end
+  return string.find(',' .. agent.tiers .. ',', ',' .. tier .. ',', 1, true) ~= nil
+end
+
+-- Picks an agent of `cands` for a contact of `tier` by the queue's strategy (F12).
+local function pick(q, cands, tier)
+  local strategy = qcfg(q, 'strategy', 1)
+  local best, bi = nil, nil
+  if strategy == 3 then  -- round robin: the first eligible agent after the last one served
+    local last = redis.call('HGET', P .. 'qcfg:' .. q, 'rr_last') or ''
+    local first = nil
+    for i, a in ipairs(cands) do
+      if serves(a, tier) then
+        if not first then first = i end
+        if a.id > last then best, bi = a, i break end
+      end
+    end
+    if not best and first then best, bi = cands[first], first end
+    if best then redis.call('HSET', P .. 'qcfg:' .. q, 'rr_last', best.id) end
+    return best, bi
+  end
+  local bk1, bk2 = nil, nil
+  for i, a in ipairs(cands) do
+    if serves(a, tier) then
+      local k1, k2
+      if strategy == 2 then k1, k2 = a.idle, a.load             -- longest idle
+      elseif strategy == 4 then k1, k2 = -a.cap, a.load          -- highest capability
+      else k1, k2 = a.load, a.idle end                           -- least busy (default)
+      if not best or k1 < bk1 or (k1 == bk1 and k2 < bk2) then
+        best, bi, bk1, bk2 = a, i, k1, k2
+      end
+    end
+  end
+  return best, bi
+end
+
+-- Offers contact cid to agent a: reserves the slot, writes the offer with its deadline
+-- and emits OfferCreated.
+local function offer(cid, a, q)
+  local c = P .. 'contact:' .. cid
+  local attempt = redis.call('HINCRBY', c, 'attempt', 1)
+  local offer_id = cid .. '#' .. attempt
+  local deadline = now + qcfg(q, 'offer_timeout_ms', 15000)
+  redis.call('HSET', c, 'state', OFFERED, 'agent', a.id, 'offer_id', offer_id,
+             'deadline', deadline, 'offer_ms', now)
+  redis.call('ZREM', P .. 'queue:' .. q, cid)
+  redis.call('ZADD', P .. 'offers', deadline, cid)
+  redis.call('HINCRBY', P .. 'agent:' .. a.id, 'load', 1)
+  emit(22, 'offer_created',
+       pb_str(1, offer_id) .. pb_str(2, cid) .. pb_str(3, redis.call('HGET', c, 'dialog')) ..
+       pb_str(4, a.id) .. pb_str(5, q) .. pb_millis(6, deadline) .. pb_int(7, attempt))
+  return offer_id
+end
+
+-- Offers waiting contacts of queue q to free agents, in queue order (VIP first, then
+-- waiting time), until agents or contacts run out. Returns the offers made.
+local function match(q)
+  local made = {}
+  local cands = candidates(q, false)
+  if #cands == 0 then return made end
+  local waiting = redis.call('ZRANGE', P .. 'queue:' .. q, 0, MATCH_SCAN - 1)
+  for _, cid in ipairs(waiting) do
+    if #cands == 0 then break end
+    local tier = redis.call('HGET', P .. 'contact:' .. cid, 'tier') or '0'
+    local a, i = pick(q, cands, tier)
+    if a then
+      made[#made + 1] = cid .. '=' .. a.id .. '=' .. offer(cid, a, q)
+      a.load = a.load + 1
+      if a.load >= a.max then table.remove(cands, i) end
+    end
+  end
+  return made
+end
+
+local function match_agent(agent_id)
+  local made = {}
+  for _, q in ipairs(redis.call('SMEMBERS', P .. 'agentq:' .. agent_id)) do
+    for _, m in ipairs(match(q)) do made[#made + 1] = m end
+  end
+  return made
+end
+
+local function release_slot(agent_id)
+  local key = P .. 'agent:' .. agent_id
+  if (tonumber(redis.call('HGET', key, 'load')) or 0) > 0 then
+    redis.call('HINCRBY', key, 'load', -1)
+  end
+  redis.call('HSET', key, 'idle_since', now)
+end
+
+-- An offer that was rejected or not answered: the contact goes back to its place in the
+-- queue, the agent's slot is freed and the agent is not offered anything for `delay` ms
+-- (F19); then the next agent is tried.
+local function withdraw(cid, delay_field, default_delay, field, name, reason)
+  local c = P .. 'contact:' .. cid
+  local f = redis.call('HMGET', c, 'agent', 'offer_id', 'queue', 'score')
+  local agent_id, offer_id, q, score = f[1], f[2], f[3], f[4]
+  redis.call('ZREM', P .. 'offers', cid)
+  redis.call('HSET', c, 'state', QUEUED, 'agent', '', 'offer_id', '')
+  redis.call('ZADD', P .. 'queue:' .. q, score, cid)
+  release_slot(agent_id)
+  local until_ms = now + qcfg(q, delay_field, default_delay)
+  redis.call('HSET', P .. 'agent:' .. agent_id, 'delay_until', until_ms)
+  redis.call('ZADD', P .. 'delays', until_ms, agent_id)
+  local payload = pb_str(1, offer_id) .. pb_str(2, cid) .. pb_str(3, agent_id)
+  if reason then
+    payload = payload .. pb_str(4, reason) .. pb_millis(5, until_ms)
+  else
+    payload = payload .. pb_millis(4, until_ms)
+  end
+  emit(field, name, payload)
+  return until_ms, match(q)
+end
+
+-- Checks that offer_id is the live offer of its contact to agent_id; returns cid.
+local function live_offer(offer_id, agent_id)
+  local cid = string.match(offer_id, '^(.*)#%d+$')
+  if not cid then return nil, fail('INVALID_ARGUMENT', 'offer_id: "' .. offer_id .. '" is not an offer id') end
+  local f = redis.call('HMGET', P .. 'contact:' .. cid, 'state', 'offer_id', 'agent')
+  if not f[1] or f[2] ~= offer_id or f[3] ~= agent_id then
+    return nil, fail('NOT_FOUND', 'offer ' .. offer_id .. ' is not open for agent ' .. agent_id)
+  end
+  if tonumber(f[1]) ~= OFFERED then
+    return nil, fail('FAILED_PRECONDITION', 'offer ' .. offer_id .. ' is no longer open')
+  end
+  return cid
+end
+
+-- The queue of a contact: the requested department's, else the tier's group's (F10),
+-- else the tenant's default queue. Cached here by the router's admin side.
+local function resolve_queue(department, tier)
+  if department == '' then
+    department = redis.call('HGET', P .. 'tiermap', tier) or ''
+  end
+  if department ~= '' then
+    local q = redis.call('HGET', P .. 'dept:' .. department, 'queue')
+    if not q then return nil, department end
+    return q, department
+  end
+  return redis.call('GET', P .. 'defaultq'), ''
+end
+
+if op == 'enqueue' then
+  -- ARGV[4] contact, [5] requested department, [6] tier, [7] dialog, [8] customer
+  local cid, tier = ARGV[4], ARGV[6]
+  local q, department = resolve_queue(ARGV[5], tier)
+  if not q then
+    if ARGV[5] ~= '' then
+      return fail('INVALID_ARGUMENT', 'requested_department_id: unknown department "' .. ARGV[5] .. '"')
+    end
+    return fail('FAILED_PRECONDITION', 'no queue for this contact: configure a default queue or a tier map')
+  end
+  local c = P .. 'contact:' .. cid
+  local state = tonumber(redis.call('HGET', c, 'state'))
+  if state and state ~= ENDED then  -- a retried Enqueue: report, do not queue twice
+    local f = redis.call('HMGET', c, 'agent', 'offer_id', 'queue')
+    return {state, f[1] or '', f[2] or '', f[3] or '', redis.call('ZRANK', P .. 'queue:' .. f[3], cid) or -1}
+  end
+  local rank = ({['3'] = 0, ['2'] = 1, ['1'] = 2})[tier] or 2  -- VIP, REGULAR, NEW
+  local score = rank * 1e13 + now
+  redis.call('DEL', c)
+  redis.call('HSET', c, 'state', QUEUED, 'queue', q, 'tier', tier, 'score', score, 'enq', now,
+             'dialog', ARGV[7], 'customer', ARGV[8], 'department', department, 'attempt', 0)
+  redis.call('ZADD', P .. 'queue:' .. q, score, cid)
+  local position = redis.call('ZRANK', P .. 'queue:' .. q, cid)
+  emit(20, 'contact_queued',
+       pb_str(1, cid) .. pb_str(2, ARGV[7]) .. pb_str(3, ARGV[8]) .. pb_str(4, q) ..
+       pb_str(5, department) .. pb_int(7, tier) .. pb_int(9, position + 1))
+  match(q)
+  local f = redis.call('HMGET', c, 'state', 'agent', 'offer_id')
+  return {tonumber(f[1]), f[2] or '', f[3] or '', q, redis.call('ZRANK', P .. 'queue:' .. q, cid) or -1}
+
+elseif op == 'accept' then
+  -- ARGV[4] offer id, [5] agent id
+  local cid, err = live_offer(ARGV[4], ARGV[5])
+  if not cid then return err end
+  local c = P .. 'contact:' .. cid
+  redis.call('ZREM', P .. 'offers', cid)
+  redis.call('HSET', c, 'state', ACTIVE, 'assigned_ms', now)
+  local f = redis.call('HMGET', c, 'dialog', 'customer', 'queue', 'department', 'tier', 'enq', 'offer_ms')
+  local load = tonumber(redis.call('HGET', P .. 'agent:' .. ARGV[5], 'load')) or 0
+  emit(23, 'offer_accepted', pb_str(1, ARGV[4]) .. pb_str(2, cid) .. pb_str(3, ARGV[5]) ..
+       pb_millis(4, now - (tonumber(f[7]) or now)))
+  emit(27, 'contact_assigned',
+       pb_str(1, cid) .. pb_str(2, f[1]) .. pb_str(3, f[2]) .. pb_str(4, ARGV[5]) ..
+       pb_str(5, f[3]) .. pb_str(6, f[4]) .. pb_int(7, f[5]) ..
+       pb_millis(10, now - (tonumber(f[6]) or now)) .. pb_int(11, load))
+  return {cid, f[1] or '', f[2] or '', f[3] or '', f[4] or '', now - (tonumber(f[6]) or now), load}
+
+elseif op == 'reject' then
+  -- ARGV[4] offer id, [5] agent id, [6] reason
+  local cid, err = live_offer(ARGV[4], ARGV[5])
+  if not cid then return err end
+  local until_ms = withdraw(cid, 'reject_delay_ms', 10000, 24, 'offer_rejected', ARGV[6])
+  return until_ms
+
+elseif op == 'release' then
+  -- ARGV[4] contact, [5] agent (the dialog ended, F31)
+  local cid, agent_id = ARGV[4], ARGV[5]
+  local c = P .. 'contact:' .. cid
+  local f = redis.call('HMGET', c, 'state', 'agent')
+  if tonumber(f[1]) ~= ACTIVE or f[2] ~= agent_id then
+    return fail('NOT_FOUND', 'contact ' .. cid .. ' is not in a dialog with agent ' .. agent_id)
+  end
+  redis.call('HSET', c, 'state', ENDED)
+  redis.call('PEXPIRE', c, 3600000)
+  release_slot(agent_id)
+  return match_agent(agent_id)
+
+elseif op == 'cancel' then
+  -- ARGV[4] contact, [5] AbandonReason: the customer left before an agent took them
+  local cid = ARGV[4]
+  local c = P .. 'contact:' .. cid
+  local f = redis.call('HMGET', c, 'state', 'queue', 'agent', 'enq', 'dialog', 'department')
+  local state = tonumber(f[1])
+  if state ~= QUEUED and state ~= OFFERED then return {0, 0} end
+  redis.call('ZREM', P .. 'queue:' .. f[2], cid)
+  redis.call('ZREM', P .. 'offers', cid)
+  redis.call('HSET', c, 'state', ENDED)
+  redis.call('PEXPIRE', c, 3600000)
+  local waited = now - (tonumber(f[4]) or now)
+  emit(21, 'contact_abandoned', pb_str(1, cid) .. pb_str(2, f[5]) .. pb_str(3, f[2]) ..
+       pb_str(4, f[6]) .. pb_millis(5, waited) .. pb_int(6, ARGV[5]))
+  if state == OFFERED then
+    release_slot(f[3])
+    match_agent(f[3])
+  end
+  return {1, waited}
+
+elseif op == 'pickup' then
+  -- ARGV[4] agent, [5] queue, [6] contact (optional): an agent takes a waiting contact by
+  -- hand (F17), whatever the strategy; capacity still holds.
+  local agent_id, q, cid = ARGV[4], ARGV[5], ARGV[6]
+  local a = redis.call('HMGET', P .. 'agent:' .. agent_id, 'status', 'load', 'max')
+  local status = tonumber(a[1]) or 0
+  if status ~= ONLINE and status ~= BUSY then
+    return fail('FAILED_PRECONDITION', 'agent ' .. agent_id .. ' must be ONLINE or BUSY to pick up')
+  end
+  if (tonumber(a[2]) or 0) >= (tonumber(a[3]) or 0) then
+    return fail('RESOURCE_EXHAUSTED', 'agent ' .. agent_id .. ' is at max concurrent dialogs')
+  end
+  if redis.call('SISMEMBER', P .. 'qagents:' .. q, agent_id) == 0 then
+    return fail('PERMISSION_DENIED', 'agent ' .. agent_id .. ' does not serve queue ' .. q)
+  end
+  if cid == '' then
+    local head = redis.call('ZRANGE', P .. 'queue:' .. q, 0, 0)
+    if #head == 0 then return fail('NOT_FOUND', 'queue ' .. q .. ' has nobody waiting') end
+    cid = head[1]
+  elseif redis.call('ZSCORE', P .. 'queue:' .. q, cid) == false then
+    return fail('NOT_FOUND', 'contact ' .. cid .. ' is not waiting in queue ' .. q)
+  end
+  local c = P .. 'contact:' .. cid
+  redis.call('ZREM', P .. 'queue:' .. q, cid)
+  redis.call('HSET', c, 'state', ACTIVE, 'agent', agent_id, 'assigned_ms', now)
+  local load = redis.call('HINCRBY', P .. 'agent:' .. agent_id, 'load', 1)
+  local f = redis.call('HMGET', c, 'dialog', 'customer', 'enq', 'department', 'tier')
+  local waited = now - (tonumber(f[3]) or now)
+  emit(29, 'contact_picked_up', pb_str(1, cid) .. pb_str(2, f[1]) .. pb_str(3, agent_id) ..
+       pb_str(4, q))
+  emit(27, 'contact_assigned',
+       pb_str(1, cid) .. pb_str(2, f[1]) .. pb_str(3, f[2]) .. pb_str(4, agent_id) ..
+       pb_str(5, q) .. pb_str(6, f[4]) .. pb_int(7, f[5]) .. pb_millis(10, waited) ..
+       pb_int(11, load))
+  return {cid, f[1] or '', f[2] or '', waited, load}
+
+elseif op == 'sweep' then
+  -- ARGV[4] max items. Offers past their deadline are withdrawn (the agent gets the
+  -- no-answer delay) and agents whose delay ended are matched again. Claimed inside this
+  -- script, so each expired item is handled by exactly one replica.
+  local limit = tonumber(ARGV[4]) or 100
+  local handled = 0
+  for _, cid in ipairs(redis.call('ZRANGEBYSCORE', P .. 'offers', '-inf', now, 'LIMIT', 0, limit)) do
+    withdraw(cid, 'no_answer_delay_ms', 30000, 25, 'offer_expired', nil)
+    handled = handled + 1
+  end
+  for _, agent_id in ipairs(redis.call('ZRANGEBYSCORE', P .. 'delays', '-inf', now, 'LIMIT', 0, limit)) do
+    redis.call('ZREM', P .. 'delays', agent_id)
+    match_agent(agent_id)
+    handled = handled + 1
+  end
+  return handled
+
+elseif op == 'agent' then
+  -- ARGV[4] agent: its status, load or queues changed; match its queues.
+  return match_agent(ARGV[4])
+end
+return fail('INVALID_ARGUMENT', 'unknown op ' .. tostring(op))

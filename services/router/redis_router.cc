@@ -1,0 +1,270 @@
+#include "services/router/redis_router.h"
+
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "libs/auth/token.h"
+#include "libs/common/embedded.h"
+#include "libs/events/events.h"
+
+namespace kefu::embedded {
+const std::vector<EmbeddedFile>& RouterScripts();
+}  // namespace kefu::embedded
+
+namespace kefu::router {
+namespace {
+
+std::string ScriptSource() {
+  // proto.lua (event encoding helpers) first, then route.lua.
+  std::string source;
+  for (const EmbeddedFile& file : embedded::RouterScripts()) {
+    absl::StrAppend(&source, file.content, "\n");
+  }
+  return source;
+}
+
+std::string Str(const redisReply* r) {
+  if (r == nullptr) return "";
+  if (r->type == REDIS_REPLY_INTEGER) return std::to_string(r->integer);
+  return std::string(redis::ReplyString(*r));
+}
+
+int64_t Int(const redisReply* r) {
+  if (r == nullptr) return 0;
+  if (r->type == REDIS_REPLY_INTEGER) return r->integer;
+  int64_t v = 0;
+  (void)absl::SimpleAtoi(redis::ReplyString(*r), &v);
+  return v;
+}
+
+const redisReply* At(const redis::Reply& reply, size_t i) {
+  return (reply->type == REDIS_REPLY_ARRAY && i < reply->elements) ? reply->element[i] : nullptr;
+}
+
+std::string Key(const std::string& tenant, absl::string_view suffix) {
+  return events::TenantKey(tenant, suffix);
+}
+
+}  // namespace
+
+RedisRouter::RedisRouter(redis::Pool* pool) : pool_(pool), script_("route", ScriptSource()) {}
+
+absl::StatusOr<redis::Reply> RedisRouter::Run(const std::string& tenant,
+                                              std::vector<std::string> args) {
+  if (auto st = events::ValidateTenantId(tenant); !st.ok()) return st;
+  if (auto st = tenants_.Ensure(*pool_, tenant); !st.ok()) return st;
+  const std::string stream = events::StreamKey(tenant);
+  std::vector<std::string> argv = {std::move(args[0]), tenant, auth::RandomId()};
+  for (size_t i = 1; i < args.size(); ++i) argv.push_back(std::move(args[i]));
+  std::vector<absl::string_view> views(argv.begin(), argv.end());
+  return script_.Run(*pool_, {stream}, views);
+}
+
+absl::StatusOr<EnqueueResult> RedisRouter::Enqueue(const std::string& tenant,
+                                                   const std::string& contact_id,
+                                                   const std::string& department_id, int tier,
+                                                   const std::string& dialog_id,
+                                                   const std::string& customer_id) {
+  auto reply = Run(
+      tenant, {"enqueue", contact_id, department_id, std::to_string(tier), dialog_id, customer_id});
+  if (!reply.ok()) return reply.status();
+  EnqueueResult out;
+  out.state = static_cast<int>(Int(At(*reply, 0)));
+  out.agent_id = Str(At(*reply, 1));
+  out.offer_id = Str(At(*reply, 2));
+  out.queue_id = Str(At(*reply, 3));
+  out.position = static_cast<int>(Int(At(*reply, 4)));
+  return out;
+}
+
+absl::StatusOr<AcceptResult> RedisRouter::Accept(const std::string& tenant,
+                                                 const std::string& offer_id,
+                                                 const std::string& agent_id) {
+  auto reply = Run(tenant, {"accept", offer_id, agent_id});
+  if (!reply.ok()) return reply.status();
+  AcceptResult out;
+  out.contact_id = Str(At(*reply, 0));
+  out.dialog_id = Str(At(*reply, 1));
+  out.customer_id = Str(At(*reply, 2));
+  out.queue_id = Str(At(*reply, 3));
+  out.department_id = Str(At(*reply, 4));
+  out.waited = absl::Milliseconds(Int(At(*reply, 5)));
+  out.agent_load = static_cast<int>(Int(At(*reply, 6)));
+  return out;
+}
+
+absl::StatusOr<absl::Time> RedisRouter::Reject(const std::string& tenant,
+                                               const std::string& offer_id,
+                                               const std::string& agent_id,
+                                               const std::string& reason) {
+  auto reply = Run(tenant, {"reject", offer_id, agent_id, reason});
+  if (!reply.ok()) return reply.status();
+  return absl::FromUnixMillis((*reply)->integer);
+}
+
+absl::Status RedisRouter::Release(const std::string& tenant, const std::string& contact_id,
+                                  const std::string& agent_id) {
+  return Run(tenant, {"release", contact_id, agent_id}).status();
+}
+
+absl::StatusOr<std::pair<bool, absl::Duration>> RedisRouter::Cancel(const std::string& tenant,
+                                                                    const std::string& contact_id,
+                                                                    int abandon_reason) {
+  auto reply = Run(tenant, {"cancel", contact_id, std::to_string(abandon_reason)});
+  if (!reply.ok()) return reply.status();
+  return std::make_pair(Int(At(*reply, 0)) == 1, absl::Milliseconds(Int(At(*reply, 1))));
+}
+
+absl::StatusOr<PickUpResult> RedisRouter::PickUp(const std::string& tenant,
+                                                 const std::string& agent_id,
+                                                 const std::string& queue_id,
+                                                 const std::string& contact_id) {
+  auto reply = Run(tenant, {"pickup", agent_id, queue_id, contact_id});
+  if (!reply.ok()) return reply.status();
+  PickUpResult out;
+  out.contact_id = Str(At(*reply, 0));
+  out.dialog_id = Str(At(*reply, 1));
+  out.customer_id = Str(At(*reply, 2));
+  out.waited = absl::Milliseconds(Int(At(*reply, 3)));
+  out.agent_load = static_cast<int>(Int(At(*reply, 4)));
+  return out;
+}
+
+absl::StatusOr<int> RedisRouter::Sweep(const std::string& tenant, int limit) {
+  auto reply = Run(tenant, {"sweep", std::to_string(limit)});
+  if (!reply.ok()) return reply.status();
+  return static_cast<int>((*reply)->integer);
+}
+
+absl::Status RedisRouter::AgentChanged(const std::string& tenant, const std::string& agent_id) {
+  return Run(tenant, {"agent", agent_id}).status();
+}
+
+absl::Status RedisRouter::MatchAll(const std::string& tenant) {
+  auto agents = pool_->Command({"SMEMBERS", Key(tenant, "presence:agents")});
+  if (!agents.ok()) return agents.status();
+  for (size_t i = 0; i < (*agents)->elements; ++i) {
+    if (auto st = AgentChanged(tenant, Str((*agents)->element[i])); !st.ok()) return st;
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<QueueSnapshot> RedisRouter::Queue(const std::string& tenant,
+                                                 const std::string& queue_id) {
+  auto lease = pool_->Acquire();
+  if (!lease.ok()) return lease.status();
+  QueueSnapshot out;
+  auto length = (*lease)->Command({"ZCARD", Key(tenant, "queue:" + queue_id)});
+  if (!length.ok()) return length.status();
+  out.length = static_cast<int>((*length)->integer);
+  auto head = (*lease)->Command({"ZRANGE", Key(tenant, "queue:" + queue_id), "0", "0"});
+  if (!head.ok()) return head.status();
+  if ((*head)->elements > 0) {
+    const std::string cid = Str((*head)->element[0]);
+    auto enq = (*lease)->Command({"HGET", Key(tenant, "contact:" + cid), "enq"});
+    if (enq.ok()) {
+      out.longest_wait = absl::Now() - absl::FromUnixMillis(Int(enq->get()));
+    }
+  }
+  auto agents = (*lease)->Command({"SMEMBERS", Key(tenant, "qagents:" + queue_id)});
+  if (!agents.ok()) return agents.status();
+  for (size_t i = 0; i < (*agents)->elements; ++i) {
+    auto a = (*lease)->Command(
+        {"HMGET", Key(tenant, "agent:" + Str((*agents)->element[i])), "status", "load", "max"});
+    if (!a.ok()) return a.status();
+    if (Int(At(*a, 0)) == 1 && Int(At(*a, 1)) < Int(At(*a, 2))) ++out.available_agents;
+  }
+  return out;
+}
+
+absl::StatusOr<ContactSnapshot> RedisRouter::Contact(const std::string& tenant,
+                                                     const std::string& contact_id) {
+  auto lease = pool_->Acquire();
+  if (!lease.ok()) return lease.status();
+  auto f = (*lease)->Command({"HMGET", Key(tenant, "contact:" + contact_id), "state", "queue",
+                              "agent", "offer_id", "enq", "deadline"});
+  if (!f.ok()) return f.status();
+  if (At(*f, 0) == nullptr || redis::ReplyIsNil(*At(*f, 0))) {
+    return absl::NotFoundError(absl::StrCat("contact ", contact_id, " is not routed"));
+  }
+  ContactSnapshot out;
+  out.state = static_cast<int>(Int(At(*f, 0)));
+  out.queue_id = Str(At(*f, 1));
+  out.agent_id = Str(At(*f, 2));
+  out.offer_id = Str(At(*f, 3));
+  out.enqueued = absl::FromUnixMillis(Int(At(*f, 4)));
+  out.offer_deadline = absl::FromUnixMillis(Int(At(*f, 5)));
+  if (out.state == 3) {
+    auto rank = (*lease)->Command({"ZRANK", Key(tenant, "queue:" + out.queue_id), contact_id});
+    if (rank.ok() && (*rank)->type == REDIS_REPLY_INTEGER) out.position = (*rank)->integer;
+  }
+  return out;
+}
+
+absl::Status RedisRouter::PutQueue(const std::string& tenant, const std::string& queue_id,
+                                   const QueueConfig& config, bool is_default) {
+  auto lease = pool_->Acquire();
+  if (!lease.ok()) return lease.status();
+  const std::string strategy = std::to_string(config.strategy);
+  const std::string offer = std::to_string(absl::ToInt64Milliseconds(config.offer_timeout));
+  const std::string reject = std::to_string(absl::ToInt64Milliseconds(config.reject_delay));
+  const std::string no_answer = std::to_string(absl::ToInt64Milliseconds(config.no_answer_delay));
+  auto st = (*lease)->Command({"HSET", Key(tenant, "qcfg:" + queue_id), "strategy", strategy,
+                               "offer_timeout_ms", offer, "reject_delay_ms", reject,
+                               "no_answer_delay_ms", no_answer});
+  if (!st.ok()) return st.status();
+  if (is_default) return (*lease)->Command({"SET", Key(tenant, "defaultq"), queue_id}).status();
+  return absl::OkStatus();
+}
+
+absl::Status RedisRouter::PutDepartment(const std::string& tenant, const std::string& department_id,
+                                        const std::string& queue_id) {
+  return pool_->Command({"HSET", Key(tenant, "dept:" + department_id), "queue", queue_id}).status();
+}
+
+absl::Status RedisRouter::PutTierMap(const std::string& tenant,
+                                     const std::vector<std::pair<int, std::string>>& tiers) {
+  auto lease = pool_->Acquire();
+  if (!lease.ok()) return lease.status();
+  if (auto st = (*lease)->Command({"DEL", Key(tenant, "tiermap")}); !st.ok()) return st.status();
+  for (const auto& [tier, department] : tiers) {
+    auto st = (*lease)->Command({"HSET", Key(tenant, "tiermap"), std::to_string(tier), department});
+    if (!st.ok()) return st.status();
+  }
+  return absl::OkStatus();
+}
+
+absl::Status RedisRouter::PutAgent(const std::string& tenant, const std::string& agent_id,
+                                   int max_concurrent, const std::vector<int>& tiers,
+                                   double capability, const std::vector<std::string>& queue_ids,
+                                   const std::vector<std::string>& department_ids) {
+  {
+    auto lease = pool_->Acquire();
+    if (!lease.ok()) return lease.status();
+    redis::Connection& conn = **lease;
+    const std::string agent_key = Key(tenant, "agent:" + agent_id);
+    const std::string queues_key = Key(tenant, "agentq:" + agent_id);
+    auto old = conn.Command({"SMEMBERS", queues_key});
+    if (!old.ok()) return old.status();
+    for (size_t i = 0; i < (*old)->elements; ++i) {
+      auto st = conn.Command({"SREM", Key(tenant, "qagents:" + Str((*old)->element[i])), agent_id});
+      if (!st.ok()) return st.status();
+    }
+    if (auto st = conn.Command({"DEL", queues_key}); !st.ok()) return st.status();
+    for (const std::string& q : queue_ids) {
+      if (auto st = conn.Command({"SADD", Key(tenant, "qagents:" + q), agent_id}); !st.ok()) {
+        return st.status();
+      }
+      if (auto st = conn.Command({"SADD", queues_key, q}); !st.ok()) return st.status();
+    }
+    std::vector<std::string> tier_names;
+    for (int tier : tiers) tier_names.push_back(std::to_string(tier));
+    auto st = conn.Command({"HSET", agent_key, "max", std::to_string(max_concurrent), "tiers",
+                            absl::StrJoin(tier_names, ","), "cap", absl::StrCat(capability),
+                            "depts", absl::StrJoin(department_ids, ",")});
+    if (!st.ok()) return st.status();
+  }  // the connection goes back before the script takes one
+  return AgentChanged(tenant, agent_id);
+}
+
+}  // namespace kefu::router

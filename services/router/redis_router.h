@@ -1,0 +1,111 @@
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "libs/events/events.h"
+#include "libs/redis/client.h"
+#include "libs/redis/script.h"
+
+// The live side of routing: queues, offers and agents' slots in Redis, every decision
+// one call of lua/route.lua (atomic, so any number of replicas may run).
+namespace kefu::router {
+
+struct EnqueueResult {
+  int state = 0;  // kefu.common.v1.ContactState
+  std::string agent_id;
+  std::string offer_id;
+  std::string queue_id;
+  int position = -1;  // 0-based place in the queue while QUEUED
+};
+
+struct AcceptResult {
+  std::string contact_id, dialog_id, customer_id, queue_id, department_id;
+  absl::Duration waited;
+  int agent_load = 0;
+};
+
+struct PickUpResult {
+  std::string contact_id, dialog_id, customer_id;
+  absl::Duration waited;
+  int agent_load = 0;
+};
+
+struct QueueSnapshot {
+  int length = 0;
+  absl::Duration longest_wait;
+  int offered = 0;
+  int available_agents = 0;
+};
+
+struct ContactSnapshot {
+  int state = 0;
+  std::string queue_id, agent_id, offer_id;
+  int position = -1;
+  absl::Time enqueued;
+  absl::Time offer_deadline;
+};
+
+// How router and presence share an agent in Redis (documented in lua/route.lua).
+struct QueueConfig {
+  int strategy = 1;  // kefu.router.v1.RoutingStrategy
+  absl::Duration offer_timeout = absl::Seconds(15);
+  absl::Duration reject_delay = absl::Seconds(10);
+  absl::Duration no_answer_delay = absl::Seconds(30);
+};
+
+class RedisRouter final {
+ public:
+  explicit RedisRouter(redis::Pool* pool);
+
+  absl::StatusOr<EnqueueResult> Enqueue(const std::string& tenant, const std::string& contact_id,
+                                        const std::string& department_id, int tier,
+                                        const std::string& dialog_id,
+                                        const std::string& customer_id);
+  absl::StatusOr<AcceptResult> Accept(const std::string& tenant, const std::string& offer_id,
+                                      const std::string& agent_id);
+  // The time until which the agent gets no new offers.
+  absl::StatusOr<absl::Time> Reject(const std::string& tenant, const std::string& offer_id,
+                                    const std::string& agent_id, const std::string& reason);
+  absl::Status Release(const std::string& tenant, const std::string& contact_id,
+                       const std::string& agent_id);
+  // Whether it was still waiting or offered, and how long it had waited.
+  absl::StatusOr<std::pair<bool, absl::Duration>> Cancel(const std::string& tenant,
+                                                         const std::string& contact_id,
+                                                         int abandon_reason);
+  absl::StatusOr<PickUpResult> PickUp(const std::string& tenant, const std::string& agent_id,
+                                      const std::string& queue_id, const std::string& contact_id);
+  // Expired offers and ended delays of one tenant; returns how many were handled.
+  absl::StatusOr<int> Sweep(const std::string& tenant, int limit);
+  // Something about the agent changed (status, profile): offer it what waits.
+  absl::Status AgentChanged(const std::string& tenant, const std::string& agent_id);
+  // Offers waiting contacts to every logged-in agent of the tenant (after a wake-up
+  // may have been missed: a router replica starting, a tenant seen for the first time).
+  absl::Status MatchAll(const std::string& tenant);
+
+  absl::StatusOr<QueueSnapshot> Queue(const std::string& tenant, const std::string& queue_id);
+  absl::StatusOr<ContactSnapshot> Contact(const std::string& tenant, const std::string& contact_id);
+
+  // Routing configuration cached for the script (written by the admin side).
+  absl::Status PutQueue(const std::string& tenant, const std::string& queue_id,
+                        const QueueConfig& config, bool is_default);
+  absl::Status PutDepartment(const std::string& tenant, const std::string& department_id,
+                             const std::string& queue_id);
+  absl::Status PutTierMap(const std::string& tenant,
+                          const std::vector<std::pair<int, std::string>>& tiers);
+  // The agent's routing fields and the queues it serves (replacing its old ones).
+  absl::Status PutAgent(const std::string& tenant, const std::string& agent_id, int max_concurrent,
+                        const std::vector<int>& tiers, double capability,
+                        const std::vector<std::string>& queue_ids,
+                        const std::vector<std::string>& department_ids);
+
+ private:
+  absl::StatusOr<redis::Reply> Run(const std::string& tenant, std::vector<std::string> args);
+  redis::Pool* pool_;
+  redis::Script script_;
+  events::TenantRegistry tenants_;
+};
+
+}  // namespace kefu::router

@@ -1,0 +1,480 @@
+// Router and presence in-process on real Redis and PostgreSQL (F10-F23): the routing rules
+// of ARCHITECTURE.md, driven through the public gRPC APIs as the gateway, agents and an
+// admin would.
+#include <catch2/catch.hpp>
+#include <map>
+#include <set>
+#include <thread>
+
+#include "kefu/events/v1/events.pb.h"
+#include "kefu/presence/v1/presence.grpc.pb.h"
+#include "kefu/router/v1/routing.grpc.pb.h"
+#include "kefu/router/v1/routing_admin.grpc.pb.h"
+#include "libs/events/events.h"
+#include "libs/redis/client.h"
+#include "services/presence/presence_service.h"
+#include "services/router/router_service.h"
+#include "tests/support/env.h"
+#include "tests/support/service_harness.h"
+
+namespace {
+
+namespace rv1 = kefu::router::v1;
+namespace pv1 = kefu::presence::v1;
+using kefu::common::v1::AgentStatus;
+using kefu::common::v1::CustomerTier;
+using kefu::testing::CallWith;
+using kefu::testing::TokenFor;
+
+constexpr auto ONLINE = kefu::common::v1::AGENT_STATUS_ONLINE;
+constexpr auto BUSY = kefu::common::v1::AGENT_STATUS_BUSY;
+constexpr auto AWAY = kefu::common::v1::AGENT_STATUS_AWAY;
+constexpr auto OFFLINE = kefu::common::v1::AGENT_STATUS_OFFLINE;
+constexpr auto NEW = kefu::common::v1::CUSTOMER_TIER_NEW;
+constexpr auto REGULAR = kefu::common::v1::CUSTOMER_TIER_REGULAR;
+constexpr auto VIP = kefu::common::v1::CUSTOMER_TIER_VIP;
+constexpr auto QUEUED = kefu::common::v1::CONTACT_STATE_QUEUED;
+constexpr auto OFFERED = kefu::common::v1::CONTACT_STATE_OFFERED;
+
+kefu::presence::PresenceSettings FastPresence() {
+  kefu::presence::PresenceSettings settings;
+  settings.seat_empty_limit = absl::Milliseconds(600);  // F21's 30 s, shortened for the test
+  settings.heartbeat_timeout = absl::Seconds(60);
+  return settings;
+}
+
+// A tenant's contact centre: router + presence, an admin, agents.
+struct Centre {
+  kefu::testing::RunningService presence =
+      kefu::testing::StartService(kefu::presence::Definition(FastPresence()));
+  kefu::testing::RunningService router = kefu::testing::StartService(kefu::router::Definition());
+  std::string tenant = kefu::testing::UniqueTenant("acd");
+  std::string admin = TokenFor(tenant, kefu::common::v1::ROLE_ADMIN, "boss");
+  std::string service = TokenFor(tenant, kefu::common::v1::ROLE_SERVICE, "svc:gateway");
+  std::unique_ptr<rv1::RoutingAdminService::Stub> admin_stub =
+      rv1::RoutingAdminService::NewStub(router.channel);
+  std::unique_ptr<rv1::RoutingService::Stub> routing = rv1::RoutingService::NewStub(router.channel);
+  std::unique_ptr<pv1::PresenceService::Stub> presence_stub =
+      pv1::PresenceService::NewStub(presence.channel);
+  std::map<std::string, std::string> sessions;
+
+  void Queue(const std::string& id, rv1::RoutingStrategy strategy, bool is_default = false,
+             int offer_timeout_ms = 15000, int reject_delay_ms = 10000) {
+    rv1::CreateQueueRequest request;
+    rv1::Queue* q = request.mutable_queue();
+    q->set_queue_id(id);
+    q->set_strategy(strategy);
+    q->set_is_default(is_default);
+    q->mutable_offer_timeout()->set_nanos((offer_timeout_ms % 1000) * 1000000);
+    q->mutable_offer_timeout()->set_seconds(offer_timeout_ms / 1000);
+    q->mutable_reject_delay()->set_seconds(reject_delay_ms / 1000);
+    q->mutable_reject_delay()->set_nanos((reject_delay_ms % 1000) * 1000000);
+    q->mutable_no_answer_delay()->set_seconds(reject_delay_ms / 1000);
+    q->mutable_no_answer_delay()->set_nanos((reject_delay_ms % 1000) * 1000000);
+    rv1::CreateQueueResponse response;
+    auto status = admin_stub->CreateQueue(CallWith(admin).get(), request, &response);
+    INFO(status.error_message());
+    REQUIRE(status.ok());
+  }
+
+  void Department(const std::string& id, const std::string& queue) {
+    rv1::CreateDepartmentRequest request;
+    request.mutable_department()->set_department_id(id);
+    request.mutable_department()->set_queue_id(queue);
+    rv1::CreateDepartmentResponse response;
+    auto status = admin_stub->CreateDepartment(CallWith(admin).get(), request, &response);
+    INFO(status.error_message());
+    REQUIRE(status.ok());
+  }
+
+  void TierMap(const std::map<CustomerTier, std::string>& map) {
+    rv1::SetTierMapRequest request;
+    for (const auto& [tier, department] : map) {
+      auto* group = request.add_groups();
+      group->set_tier(tier);
+      group->add_department_ids(department);
+    }
+    rv1::SetTierMapResponse response;
+    REQUIRE(admin_stub->SetTierMap(CallWith(admin).get(), request, &response).ok());
+  }
+
+  // Profile, login (AWAY) and then `status`.
+  void Agent(const std::string& id, const std::vector<std::string>& departments, int max,
+             AgentStatus status, double capability = 0, const std::string& seat = "") {
+    rv1::SetAgentProfileRequest request;
+    rv1::AgentProfile* p = request.mutable_profile();
+    p->set_agent_id(id);
+    p->set_max_concurrent(max);
+    p->set_capability_score(capability);
+    p->set_enabled(true);
+    for (const auto& d : departments) p->add_department_ids(d);
+    rv1::SetAgentProfileResponse response;
+    auto st = admin_stub->SetAgentProfile(CallWith(admin).get(), request, &response);
+    INFO(st.error_message());
+    REQUIRE(st.ok());
+    pv1::LoginRequest login;
+    login.set_seat_id(seat);
+    pv1::LoginResponse logged_in;
+    REQUIRE(presence_stub->Login(CallWith(AgentToken(id)).get(), login, &logged_in).ok());
+    CHECK(logged_in.presence().status() == AWAY);  // F20: a fresh login starts AWAY
+    sessions[id] = logged_in.session_id();
+    SetStatus(id, status);
+  }
+
+  std::string AgentToken(const std::string& id) {
+    return TokenFor(tenant, kefu::common::v1::ROLE_AGENT, id);
+  }
+
+  void SetStatus(const std::string& id, AgentStatus status) {
+    pv1::SetStatusRequest request;
+    request.set_status(status);
+    pv1::SetStatusResponse response;
+    auto st = presence_stub->SetStatus(CallWith(AgentToken(id)).get(), request, &response);
+    INFO(st.error_message());
+    REQUIRE(st.ok());
+  }
+
+  rv1::EnqueueResponse Enqueue(const std::string& contact, CustomerTier tier,
+                               const std::string& department = "") {
+    rv1::EnqueueRequest request;
+    request.set_contact_id(contact);
+    request.set_dialog_id("d-" + contact);
+    request.set_tier(tier);
+    request.set_requested_department_id(department);
+    rv1::EnqueueResponse response;
+    auto st = routing->Enqueue(CallWith(service).get(), request, &response);
+    INFO(st.error_message());
+    REQUIRE(st.ok());
+    return response;
+  }
+
+  rv1::ContactRouting Contact(const std::string& contact) {
+    rv1::QueueStatusRequest request;
+    request.set_contact_id(contact);
+    rv1::QueueStatusResponse response;
+    REQUIRE(routing->QueueStatus(CallWith(service).get(), request, &response).ok());
+    return response.contact();
+  }
+
+  // Waits up to 5 s for the contact to be offered; returns the offer (agent "" if none).
+  rv1::OfferRef WaitOffer(const std::string& contact, absl::Duration limit = absl::Seconds(5)) {
+    const absl::Time deadline = absl::Now() + limit;
+    do {
+      auto routing_state = Contact(contact);
+      if (routing_state.state() == OFFERED && routing_state.offers_size() > 0) {
+        return routing_state.offers(0);
+      }
+      absl::SleepFor(absl::Milliseconds(20));
+    } while (absl::Now() < deadline);
+    return {};
+  }
+
+  grpc::Status Accept(const rv1::OfferRef& offer) {
+    rv1::AcceptOfferRequest request;
+    request.set_offer_id(offer.offer_id());
+    rv1::AcceptOfferResponse response;
+    return routing->AcceptOffer(CallWith(AgentToken(offer.agent_id())).get(), request, &response);
+  }
+
+  grpc::Status Reject(const rv1::OfferRef& offer) {
+    rv1::RejectOfferRequest request;
+    request.set_offer_id(offer.offer_id());
+    request.set_reason("busy with a call");
+    rv1::RejectOfferResponse response;
+    return routing->RejectOffer(CallWith(AgentToken(offer.agent_id())).get(), request, &response);
+  }
+
+  grpc::Status Release(const std::string& contact, const std::string& agent) {
+    rv1::ReleaseRequest request;
+    request.set_contact_id(contact);
+    rv1::ReleaseResponse response;
+    return routing->Release(CallWith(AgentToken(agent)).get(), request, &response);
+  }
+
+  int Load(const std::string& agent) {
+    pv1::GetAgentRequest request;
+    request.set_agent_id(agent);
+    pv1::GetAgentResponse response;
+    REQUIRE(presence_stub->GetAgent(CallWith(admin).get(), request, &response).ok());
+    return response.presence().active_dialogs();
+  }
+};
+
+}  // namespace
+
+TEST_CASE("each tier goes to its group: NEW to guides, REGULAR to general, VIP to VIP agents") {
+  Centre c;
+  for (const char* q : {"guide", "general", "vip"}) c.Queue(q, rv1::ROUTING_STRATEGY_LEAST_BUSY);
+  for (const char* d : {"guide", "general", "vip"}) c.Department(d, d);
+  c.TierMap({{NEW, "guide"}, {REGULAR, "general"}, {VIP, "vip"}});
+  c.Agent("guide-1", {"guide"}, 5, ONLINE);
+  c.Agent("general-1", {"general"}, 5, ONLINE);
+  c.Agent("vip-1", {"vip"}, 5, ONLINE);
+
+  CHECK(c.Enqueue("c-new", NEW).routing().agent_id() == "guide-1");
+  CHECK(c.Enqueue("c-regular", REGULAR).routing().agent_id() == "general-1");
+  auto vip = c.Enqueue("c-vip", VIP);
+  CHECK(vip.routing().agent_id() == "vip-1");
+  CHECK(vip.routing().queue_id() == "vip");
+  // A requested department (F11) wins over the tier map.
+  CHECK(c.Enqueue("c-asks-vip", NEW, "vip").routing().agent_id() == "vip-1");
+}
+
+TEST_CASE("a VIP caller is offered before a regular caller who waited longer") {
+  Centre c;
+  c.Queue("main", rv1::ROUTING_STRATEGY_LEAST_BUSY, true);
+  c.Department("sales", "main");
+  c.Agent("a1", {"sales"}, 1, AWAY);
+  CHECK(c.Enqueue("c-regular", REGULAR).routing().state() == QUEUED);
+  absl::SleepFor(absl::Milliseconds(20));
+  auto vip = c.Enqueue("c-vip", VIP);
+  CHECK(vip.routing().state() == QUEUED);
+  CHECK(vip.routing().position() == 1);  // ahead of the regular caller
+
+  c.SetStatus("a1", ONLINE);  // the router wakes on presence's event: no polling
+  auto offer = c.WaitOffer("c-vip");
+  CHECK(offer.agent_id() == "a1");
+  CHECK(c.Contact("c-regular").state() == QUEUED);
+}
+
+TEST_CASE("least busy spreads contacts evenly and max concurrent is never exceeded") {
+  Centre c;
+  c.Queue("main", rv1::ROUTING_STRATEGY_LEAST_BUSY, true);
+  c.Department("support", "main");
+  for (const char* a : {"a1", "a2", "a3"}) c.Agent(a, {"support"}, 3, ONLINE);
+  std::map<std::string, int> per_agent;
+  for (int i = 0; i < 9; ++i) {
+    auto r = c.Enqueue("c" + std::to_string(i), NEW);
+    REQUIRE(r.routing().state() == OFFERED);
+    ++per_agent[r.routing().agent_id()];
+  }
+  CHECK(per_agent == std::map<std::string, int>{{"a1", 3}, {"a2", 3}, {"a3", 3}});
+  // Every slot is reserved (F13): the tenth waits.
+  auto tenth = c.Enqueue("c9", NEW);
+  CHECK(tenth.routing().state() == QUEUED);
+  CHECK(tenth.no_agent_available());
+  for (const char* a : {"a1", "a2", "a3"}) CHECK(c.Load(a) == 3);
+}
+
+TEST_CASE("BUSY, AWAY and OFFLINE agents get no new contacts") {
+  Centre c;
+  c.Queue("main", rv1::ROUTING_STRATEGY_LEAST_BUSY, true);
+  c.Department("support", "main");
+  c.Agent("busy", {"support"}, 5, BUSY);
+  c.Agent("away", {"support"}, 5, AWAY);
+  c.Agent("off", {"support"}, 5, OFFLINE);
+  CHECK(c.Enqueue("c1", NEW).routing().state() == QUEUED);
+  absl::SleepFor(absl::Milliseconds(300));
+  CHECK(c.Contact("c1").state() == QUEUED);
+  c.SetStatus("away", ONLINE);
+  CHECK(c.WaitOffer("c1").agent_id() == "away");
+}
+
+TEST_CASE(
+    "a seat empty past the limit turns the agent OFFLINE and stops offers until they sit down") {
+  Centre c;
+  c.Queue("main", rv1::ROUTING_STRATEGY_LEAST_BUSY, true);
+  c.Department("support", "main");
+  c.Agent("a1", {"support"}, 5, ONLINE, 0, "seat-7");
+  const std::string sensor = TokenFor(c.tenant, kefu::common::v1::ROLE_SERVICE, "sensor-7");
+  auto report = [&](double pressure) {
+    pv1::ReportSeatRequest request;
+    request.set_seat_id("seat-7");
+    request.mutable_pressure()->set_value(pressure);
+    pv1::ReportSeatResponse response;
+    auto st = c.presence_stub->ReportSeat(CallWith(sensor).get(), request, &response);
+    INFO(st.error_message());
+    REQUIRE(st.ok());
+    return response;
+  };
+  auto status_of = [&] {
+    pv1::GetAgentRequest request;
+    request.set_agent_id("a1");
+    pv1::GetAgentResponse response;
+    REQUIRE(c.presence_stub->GetAgent(CallWith(c.admin).get(), request, &response).ok());
+    return response.presence();
+  };
+  auto empty = report(0.5);  // below the normal range: nobody sits there (F22)
+  CHECK(empty.seat_state() == kefu::common::v1::SEAT_STATE_EMPTY);
+  CHECK(empty.agent_id() == "a1");
+  CHECK(status_of().status() == ONLINE);  // not yet: the limit has not passed
+  const absl::Time deadline = absl::Now() + absl::Seconds(5);
+  while (status_of().status() != OFFLINE && absl::Now() < deadline)
+    absl::SleepFor(absl::Milliseconds(50));
+  auto offline = status_of();
+  CHECK(offline.status() == OFFLINE);
+  CHECK(offline.reason() == kefu::common::v1::AGENT_STATUS_REASON_SEAT_EMPTY);
+  CHECK(c.Enqueue("c1", NEW).routing().state() == QUEUED);  // routing paused
+
+  report(80);  // seated again: previous status back (F21), and the waiting contact comes
+  auto back = status_of();
+  CHECK(back.status() == ONLINE);
+  CHECK(back.reason() == kefu::common::v1::AGENT_STATUS_REASON_SEAT_RETURNED);
+  CHECK(c.WaitOffer("c1").agent_id() == "a1");
+}
+
+TEST_CASE("a rejected or unanswered offer goes to the next agent and the first one waits a while") {
+  Centre c;
+  c.Queue("main", rv1::ROUTING_STRATEGY_LEAST_BUSY, true, /*offer_timeout_ms=*/400,
+          /*reject_delay_ms=*/1500);
+  c.Department("support", "main");
+  c.Agent("a1", {"support"}, 5, ONLINE);
+  c.Agent("a2", {"support"}, 5, ONLINE);
+  auto first = c.WaitOffer(c.Enqueue("c1", NEW).routing().contact_id());
+  REQUIRE_FALSE(first.agent_id().empty());
+  REQUIRE(c.Reject(first).ok());
+  auto second = c.WaitOffer("c1");
+  CHECK_FALSE(second.agent_id().empty());
+  CHECK(second.agent_id() != first.agent_id());
+  CHECK(c.Accept(first).error_code() == grpc::StatusCode::NOT_FOUND);  // that offer is gone
+
+  // The rejecting agent is in its delay (F19): a new contact goes to the other agent.
+  CHECK(c.Enqueue("c2", NEW).routing().agent_id() == second.agent_id());
+
+  // Nobody answers c2's offer: it expires and moves on once the first agent's delay ends.
+  auto expired_from = c.WaitOffer("c2").agent_id();
+  const absl::Time deadline = absl::Now() + absl::Seconds(5);
+  rv1::OfferRef moved;
+  while (absl::Now() < deadline) {
+    moved = c.WaitOffer("c2", absl::Milliseconds(100));
+    if (!moved.agent_id().empty() && moved.agent_id() != expired_from) break;
+  }
+  CHECK(moved.agent_id() == first.agent_id());
+  REQUIRE(c.Accept(moved).ok());
+  CHECK(c.Contact("c2").state() == kefu::common::v1::CONTACT_STATE_ACTIVE);
+}
+
+TEST_CASE("an agent freed by the end of a dialog is offered the next waiting contact at once") {
+  Centre c;
+  c.Queue("main", rv1::ROUTING_STRATEGY_LEAST_BUSY, true);
+  c.Department("support", "main");
+  c.Agent("a1", {"support"}, 1, ONLINE);
+  auto first = c.WaitOffer(c.Enqueue("c1", NEW).routing().contact_id());
+  REQUIRE(c.Accept(first).ok());
+  CHECK(c.Enqueue("c2", NEW).routing().state() == QUEUED);
+  REQUIRE(c.Release("c1", "a1").ok());
+  CHECK(c.Contact("c2").state() == OFFERED);  // in the same call that freed the slot
+}
+
+TEST_CASE("an agent picks up the next waiting contact by hand") {
+  Centre c;
+  c.Queue("main", rv1::ROUTING_STRATEGY_LEAST_BUSY, true);
+  c.Department("support", "main");
+  c.Agent("a1", {"support"}, 2, BUSY);  // BUSY: no automatic offers, manual pickup allowed
+  c.Enqueue("c1", NEW);
+  c.Enqueue("c2", NEW);
+  rv1::PickUpRequest request;
+  request.set_queue_id("main");
+  rv1::PickUpResponse response;
+  REQUIRE(c.routing->PickUp(CallWith(c.AgentToken("a1")).get(), request, &response).ok());
+  CHECK(response.contact_id() == "c1");
+  CHECK(response.agent_load() == 1);
+  CHECK(c.Contact("c1").state() == kefu::common::v1::CONTACT_STATE_ACTIVE);
+  CHECK(c.Contact("c2").state() == QUEUED);
+  // An agent who does not serve the queue may not.
+  c.Queue("elsewhere", rv1::ROUTING_STRATEGY_LEAST_BUSY);
+  c.Department("other", "elsewhere");
+  c.Agent("stranger", {"other"}, 2, ONLINE);
+  rv1::PickUpResponse denied;
+  CHECK(
+      c.routing->PickUp(CallWith(c.AgentToken("stranger")).get(), request, &denied).error_code() ==
+      grpc::StatusCode::PERMISSION_DENIED);
+}
+
+TEST_CASE("routing decisions are events on the tenant's stream") {
+  Centre c;
+  c.Queue("main", rv1::ROUTING_STRATEGY_LEAST_BUSY, true);
+  c.Department("support", "main");
+  c.Agent("a1", {"support"}, 1, ONLINE);
+  auto offer = c.WaitOffer(c.Enqueue("c1", VIP).routing().contact_id());
+  REQUIRE(c.Accept(offer).ok());
+
+  kefu::redis::PoolOptions options;
+  options.url = *kefu::redis::ParseUrl(kefu::testing::SharedEnv().redis_url);
+  kefu::redis::Pool pool(options);
+  auto entries = pool.Command({"XRANGE", kefu::events::StreamKey(c.tenant), "-", "+"});
+  REQUIRE(entries.ok());
+  std::vector<std::string> types;
+  kefu::events::v1::Event offered;
+  for (size_t i = 0; i < (*entries)->elements; ++i) {
+    const redisReply* fields = (*entries)->element[i]->element[1];
+    kefu::events::v1::Event event;
+    std::string bytes(kefu::redis::ReplyString(*fields->element[3]));
+    REQUIRE(event.ParseFromString(bytes));
+    CHECK(event.tenant_id() == c.tenant);
+    CHECK(kefu::events::PayloadName(event) == kefu::redis::ReplyString(*fields->element[1]));
+    types.push_back(kefu::events::PayloadName(event));
+    if (event.has_offer_created()) offered = event;
+  }
+  for (const char* type : {"agent_logged_in", "agent_status_changed", "contact_queued",
+                           "offer_created", "offer_accepted", "contact_assigned"}) {
+    CHECK(std::find(types.begin(), types.end(), type) != types.end());
+  }
+  CHECK(offered.producer() == "router");
+  CHECK(offered.offer_created().contact_id() == "c1");
+  CHECK(offered.offer_created().agent_id() == "a1");
+  CHECK(offered.offer_created().queue_id() == "main");
+  CHECK(offered.offer_created().deadline().seconds() > absl::ToUnixSeconds(absl::Now()));
+}
+
+TEST_CASE("three router replicas never double-book an agent and never lose a contact") {
+  Centre c;
+  c.Queue("main", rv1::ROUTING_STRATEGY_LEAST_BUSY, true);
+  c.Department("support", "main");
+  constexpr int kAgents = 30;
+  constexpr int kMax = 2;
+  for (int i = 0; i < kAgents; ++i) c.Agent("a" + std::to_string(i), {"support"}, kMax, ONLINE);
+  std::vector<kefu::testing::RunningService> replicas;
+  replicas.push_back(kefu::testing::StartService(kefu::router::Definition()));
+  replicas.push_back(kefu::testing::StartService(kefu::router::Definition()));
+
+  constexpr int kContacts = 300;
+  std::vector<std::thread> callers;
+  std::atomic<int> failures{0};
+  for (int t = 0; t < 6; ++t) {
+    callers.emplace_back([&, t] {
+      auto channel = t % 3 == 0 ? c.router.channel : replicas[t % 3 - 1].channel;
+      auto stub = rv1::RoutingService::NewStub(channel);
+      for (int i = t; i < kContacts; i += 6) {
+        rv1::EnqueueRequest request;
+        request.set_contact_id("c" + std::to_string(i));
+        request.set_tier(i % 3 == 0 ? VIP : NEW);
+        rv1::EnqueueResponse response;
+        if (!stub->Enqueue(CallWith(c.service).get(), request, &response).ok()) ++failures;
+        // Agents flap while contacts arrive: a status change wakes every replica.
+        if (i % 25 == 0) {
+          const std::string agent = "a" + std::to_string(i % kAgents);
+          pv1::SetStatusRequest away;
+          away.set_status(i % 50 == 0 ? AWAY : ONLINE);
+          pv1::SetStatusResponse ignored;
+          c.presence_stub->SetStatus(CallWith(c.AgentToken(agent)).get(), away, &ignored);
+        }
+      }
+    });
+  }
+  for (auto& caller : callers) caller.join();
+  REQUIRE(failures == 0);
+  for (int i = 0; i < kAgents; ++i) c.SetStatus("a" + std::to_string(i), ONLINE);
+  absl::SleepFor(absl::Milliseconds(500));
+
+  // Every contact is offered exactly once or still queued; no agent is above its max.
+  std::map<std::string, int> offers_per_agent;
+  int offered = 0, queued = 0;
+  for (int i = 0; i < kContacts; ++i) {
+    auto routing = c.Contact("c" + std::to_string(i));
+    if (routing.state() == OFFERED) {
+      ++offered;
+      ++offers_per_agent[routing.agent_id()];
+    } else {
+      CHECK(routing.state() == QUEUED);
+      ++queued;
+    }
+  }
+  CHECK(offered + queued == kContacts);
+  CHECK(offered == kAgents * kMax);  // all slots filled, the rest waits
+  for (const auto& [agent, count] : offers_per_agent) {
+    INFO(agent);
+    CHECK(count <= kMax);
+    CHECK(c.Load(agent) == count);  // the reserved slots match the offers
+  }
+}
