@@ -7,6 +7,7 @@
 #   KEFU_DEV_PG_PORT   port of the local PostgreSQL         (default: 15432)
 #   KEFU_DEV_REDIS_PORT port of the local Redis             (default: 16379)
 #   KEFU_DEV_BIND      interface the services listen on     (default: 127.0.0.1)
+#   KEFU_DEV_TENANT    demo tenant created at start         (default: demo)
 set -euo pipefail
 
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -96,6 +97,12 @@ for _ in $(seq 1 60); do
 done
 "$bin/kefuctl" health || echo "dev.sh: not every service is SERVING yet; see $data/logs/"
 
+# A demo tenant and its admin (idempotent: a second run finds them).
+demo_tenant="${KEFU_DEV_TENANT:-demo}"
+demo_password="${KEFU_DEV_ADMIN_PASSWORD:-demo-admin-password}"
+"$bin/kefuctl" tenant create "$demo_tenant" "Demo shop" admin "$demo_password" ||
+  echo "dev.sh: could not create the demo tenant; see $data/logs/identity.log"
+
 cat <<INFO
 
 kefu is running.
@@ -110,7 +117,10 @@ kefu is running.
   PostgreSQL $KEFU_PG_DSN
   Redis      $KEFU_REDIS_URL
   logs       $data/logs/
+  tenant     $demo_tenant, admin "admin" / "$demo_password"
   try        $bin/kefuctl health   |   $bin/kefuctl services
+             export KEFUCTL_TOKEN=\$($bin/kefuctl login $demo_tenant admin $demo_password)
+             $bin/kefuctl user create alice agent alice-password "Alice"
 
 Press Ctrl-C to stop.
 INFO
