@@ -2,10 +2,11 @@
 
 #include <vector>
 
-#include "kefu/crm/v1/customer.grpc.pb.h"
-#include "kefu/crm/v1/record.grpc.pb.h"
 #include "libs/common/embedded.h"
 #include "libs/server/service_main.h"
+#include "services/crm/customer_service.h"
+#include "services/crm/event_consumer.h"
+#include "services/crm/record_service.h"
 
 namespace kefu::embedded {
 const std::vector<EmbeddedFile>& CrmMigrations();
@@ -13,15 +14,15 @@ const std::vector<EmbeddedFile>& CrmMigrations();
 
 namespace kefu::crm {
 
-// kefu.crm.v1.CustomerService. The generated base answers UNIMPLEMENTED for every RPC
-// until the issue that builds it overrides them here.
-class CustomerServiceImpl final : public v1::CustomerService::Service {};
+struct CrmOptions {
+  // How the worker reads the tenant event streams. Tests give each process a group of
+  // its own so that crm instances sharing one Redis do not take each other's events.
+  EventConsumerOptions events;
+};
 
-// kefu.crm.v1.RecordService. The generated base answers UNIMPLEMENTED for every RPC
-// until the issue that builds it overrides them here.
-class RecordServiceImpl final : public v1::RecordService::Service {};
-
-// Builds the crm service inside ServiceMain: migrations, stores, gRPC services.
+// Builds the crm service inside ServiceMain: migrations, stores, gRPC services, and the
+// event consumer worker.
 absl::Status Setup(server::ServiceContext& ctx);
+absl::Status SetupWith(server::ServiceContext& ctx, const CrmOptions& options);
 
 }  // namespace kefu::crm

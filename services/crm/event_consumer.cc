@@ -1,0 +1,119 @@
+#include "services/crm/event_consumer.h"
+
+#include <unistd.h>
+
+#include <array>
+
+#include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "libs/common/log.h"
+
+namespace kefu::crm {
+namespace {
+
+events::ConsumerOptions ConsumerOptionsOf(const EventConsumerOptions& options) {
+  events::ConsumerOptions out;
+  out.group = options.group;
+  out.consumer = options.consumer.empty() ? DefaultConsumerName() : options.consumer;
+  out.block = options.block;
+  out.tenant_refresh = options.tenant_refresh;
+  out.claim_idle = options.claim_idle;
+  return out;
+}
+
+// Failures that pass: the entry stays pending and is delivered again.
+bool Transient(const absl::Status& status) {
+  return absl::IsUnavailable(status) || absl::IsDeadlineExceeded(status) ||
+         absl::IsAborted(status) || absl::IsResourceExhausted(status);
+}
+
+// Sleeps up to `d`, waking early when `stop` is requested.
+void PauseFor(absl::Duration d, const std::stop_token& stop) {
+  const absl::Time until = absl::Now() + d;
+  while (!stop.stop_requested() && absl::Now() < until) {
+    absl::SleepFor(std::min(absl::Milliseconds(50), until - absl::Now()));
+  }
+}
+
+}  // namespace
+
+std::string DefaultConsumerName() {
+  std::array<char, 256> host{};
+  if (gethostname(host.data(), host.size() - 1) != 0) host[0] = '\0';
+  return absl::StrCat(host[0] == '\0' ? "crm" : host.data(), "-", getpid());
+}
+
+EventConsumer::EventConsumer(redis::RedisUrl url, EventConsumerOptions options,
+                             RecordStore* records, PublishFn publish,
+                             prometheus::Registry& registry)
+    : consumer_(std::move(url), ConsumerOptionsOf(options)),
+      options_(std::move(options)),
+      records_(records),
+      publish_(std::move(publish)),
+      events_(prometheus::BuildCounter()
+                  .Name("kefu_crm_events_total")
+                  .Help("Domain events the crm consumer handled, by result")
+                  .Register(registry)),
+      applied_(events_.Add({{"result", "applied"}})),
+      duplicate_(events_.Add({{"result", "duplicate"}})),
+      failed_(events_.Add({{"result", "retry"}})),
+      dropped_(events_.Add({{"result", "dropped"}})),
+      ignored_(events_.Add({{"result", "ignored"}})) {}
+
+void EventConsumer::Run(const std::stop_token& stop) {
+  absl::Time next_warning = absl::InfinitePast();
+  while (!stop.stop_requested()) {
+    absl::Status status = RunOnce();
+    if (status.ok()) continue;
+    if (absl::Now() >= next_warning) {  // one line a minute while Redis is away
+      log::Warn("event consumer poll failed; retrying",
+                {{"group", options_.group}, {"error", status.ToString()}});
+      next_warning = absl::Now() + absl::Minutes(1);
+    }
+    PauseFor(options_.retry_pause, stop);
+  }
+}
+
+absl::Status EventConsumer::RunOnce() {
+  auto deliveries = consumer_.Poll();
+  if (!deliveries.ok()) return deliveries.status();
+  for (const events::Delivery& delivery : *deliveries) Handle(delivery);
+  return absl::OkStatus();
+}
+
+void EventConsumer::Handle(const events::Delivery& delivery) {
+  const auto& event = delivery.event;
+  auto outcome = records_->ApplyEvent(event);
+  if (!outcome.ok()) {
+    if (Transient(outcome.status())) {
+      failed_.Increment();
+      log::Warn("event not applied; it will be delivered again",
+                {{"tenant", delivery.tenant_id},
+                 {"event", event.event_id()},
+                 {"type", events::PayloadName(event)},
+                 {"error", outcome.status().ToString()}});
+      return;  // not acknowledged
+    }
+    dropped_.Increment();
+    log::Error("event cannot be applied; acknowledging it",
+               {{"tenant", delivery.tenant_id},
+                {"event", event.event_id()},
+                {"type", events::PayloadName(event)},
+                {"error", outcome.status().ToString()}});
+  } else if (outcome->ignored) {
+    ignored_.Increment();
+  } else if (outcome->duplicate) {
+    duplicate_.Increment();
+  } else {
+    applied_.Increment();
+    if (publish_) {
+      for (auto& follow_up : outcome->follow_ups) publish_(std::move(follow_up));
+    }
+  }
+  if (auto st = consumer_.Ack(delivery); !st.ok()) {
+    // Delivered again later; applying it again is a no-op (processed_events).
+    log::Warn("event ack failed", {{"tenant", delivery.tenant_id}, {"error", st.ToString()}});
+  }
+}
+
+}  // namespace kefu::crm
