@@ -115,6 +115,43 @@ absl::StatusOr<std::pair<bool, absl::Duration>> RedisRouter::Cancel(const std::s
   return std::make_pair(Int(At(*reply, 0)) == 1, absl::Milliseconds(Int(At(*reply, 1))));
 }
 
+absl::StatusOr<EnqueueResult> RedisRouter::Transfer(const std::string& tenant,
+                                                    const std::string& contact_id,
+                                                    const std::string& from_agent,
+                                                    bool to_department, const std::string& target,
+                                                    const std::string& note,
+                                                    const std::string& transfer_id) {
+  auto reply = Run(tenant, {"transfer", contact_id, from_agent,
+                            to_department ? "department" : "agent", target, note, transfer_id});
+  if (!reply.ok()) return reply.status();
+  EnqueueResult out;
+  out.state = static_cast<int>(Int(At(*reply, 0)));
+  out.agent_id = Str(At(*reply, 1));
+  out.offer_id = Str(At(*reply, 2));
+  out.queue_id = Str(At(*reply, 3));
+  return out;
+}
+
+absl::StatusOr<RedisRouter::AgentLive> RedisRouter::Agent(const std::string& tenant,
+                                                          const std::string& agent_id) {
+  auto reply = pool_->Command({"HMGET", Key(tenant, "agent:" + agent_id), "status", "load", "max"});
+  if (!reply.ok()) return reply.status();
+  AgentLive out;
+  out.status = static_cast<int>(Int(At(*reply, 0)));
+  out.load = static_cast<int>(Int(At(*reply, 1)));
+  out.max = static_cast<int>(Int(At(*reply, 2)));
+  return out;
+}
+
+absl::StatusOr<std::vector<std::string>> RedisRouter::RecentTargets(const std::string& tenant,
+                                                                    const std::string& agent_id) {
+  auto reply = pool_->Command({"LRANGE", Key(tenant, "recent:" + agent_id), "0", "2"});
+  if (!reply.ok()) return reply.status();
+  std::vector<std::string> out;
+  for (size_t i = 0; i < (*reply)->elements; ++i) out.push_back(Str((*reply)->element[i]));
+  return out;
+}
+
 absl::StatusOr<PickUpResult> RedisRouter::PickUp(const std::string& tenant,
                                                  const std::string& agent_id,
                                                  const std::string& queue_id,

@@ -75,6 +75,22 @@ class RedisRouter final {
   absl::StatusOr<std::pair<bool, absl::Duration>> Cancel(const std::string& tenant,
                                                          const std::string& contact_id,
                                                          int abandon_reason);
+  // F18: the contact leaves `from_agent` for an agent (offered at once) or a department
+  // (queued at its old place). Returns the contact's routing state afterwards.
+  absl::StatusOr<EnqueueResult> Transfer(const std::string& tenant, const std::string& contact_id,
+                                         const std::string& from_agent, bool to_department,
+                                         const std::string& target, const std::string& note,
+                                         const std::string& transfer_id);
+  // An agent's live status, load and max, and its last 3 transfer targets ("agent:<id>" or
+  // "department:<id>", newest first).
+  struct AgentLive {
+    int status = 0;
+    int load = 0;
+    int max = 0;
+  };
+  absl::StatusOr<AgentLive> Agent(const std::string& tenant, const std::string& agent_id);
+  absl::StatusOr<std::vector<std::string>> RecentTargets(const std::string& tenant,
+                                                         const std::string& agent_id);
   absl::StatusOr<PickUpResult> PickUp(const std::string& tenant, const std::string& agent_id,
                                       const std::string& queue_id, const std::string& contact_id);
   // Expired offers and ended delays of one tenant; returns how many were handled.

@@ -2,10 +2,13 @@
 
 #include <google/protobuf/util/time_util.h>
 
+#include <functional>
+#include <map>
 #include <set>
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
+#include "libs/auth/token.h"
 #include "libs/common/status.h"
 #include "libs/common/status_macros.h"
 
@@ -170,6 +173,113 @@ grpc::Status RoutingServiceImpl::PickUp(grpc::ServerContext* context,
     response->set_queue_id(request->queue_id());
     *response->mutable_waited() = ToProto(result.waited);
     response->set_agent_load(result.agent_load);
+    return absl::OkStatus();
+  });
+}
+
+grpc::Status RoutingServiceImpl::Transfer(grpc::ServerContext* context,
+                                          const v1::TransferRequest* request,
+                                          v1::TransferResponse* response) {
+  return Handle([&]() -> absl::Status {
+    KEFU_ASSIGN_OR_RETURN(auto call,
+                          AgentCall(context, request->tenant_id(), request->from_agent_id()));
+    KEFU_RETURN_IF_ERROR(ValidateId("contact_id", request->contact_id()));
+    if (request->note().size() > 1000) return InvalidField("note", "at most 1000 characters");
+    bool to_department = false;
+    std::string target;
+    switch (request->target_case()) {
+      case v1::TransferRequest::kToAgentId:
+        KEFU_RETURN_IF_ERROR(ValidateId("to_agent_id", request->to_agent_id()));
+        target = request->to_agent_id();
+        break;
+      case v1::TransferRequest::kToDepartmentId:
+        KEFU_RETURN_IF_ERROR(ValidateId("to_department_id", request->to_department_id()));
+        target = request->to_department_id();
+        to_department = true;
+        break;
+      case v1::TransferRequest::kToBotId:
+        return absl::UnimplementedError("to_bot_id: transfers to bots arrive with the kb issue");
+      default:
+        return InvalidField("target", "set to_agent_id or to_department_id");
+    }
+    const std::string transfer_id = auth::RandomId();
+    KEFU_ASSIGN_OR_RETURN(EnqueueResult result,
+                          router_->Transfer(call.first, request->contact_id(), call.second,
+                                            to_department, target, request->note(), transfer_id));
+    response->set_transfer_id(transfer_id);
+    v1::ContactRouting* routing = response->mutable_routing();
+    routing->set_contact_id(request->contact_id());
+    routing->set_state(static_cast<kefu::common::v1::ContactState>(result.state));
+    routing->set_queue_id(result.queue_id);
+    routing->set_agent_id(result.agent_id);
+    if (!result.offer_id.empty()) {
+      v1::OfferRef* offer = routing->add_offers();
+      offer->set_offer_id(result.offer_id);
+      offer->set_agent_id(result.agent_id);
+    }
+    return absl::OkStatus();
+  });
+}
+
+grpc::Status RoutingServiceImpl::TransferTargets(grpc::ServerContext* context,
+                                                 const v1::TransferTargetsRequest* request,
+                                                 v1::TransferTargetsResponse* response) {
+  return Handle([&]() -> absl::Status {
+    KEFU_ASSIGN_OR_RETURN(auto call, AgentCall(context, request->tenant_id(), request->agent_id()));
+    const std::string& tenant = call.first;
+    KEFU_ASSIGN_OR_RETURN(auto departments, store_->ListDepartments(tenant));
+    KEFU_ASSIGN_OR_RETURN(auto profiles, store_->ListAgentProfiles(tenant));
+    // Each department with its agents and their live dialog counts (F18), as a tree.
+    std::map<std::string, v1::TargetDepartment> nodes;
+    std::map<std::string, std::string> nicknames;
+    for (const auto& d : departments) {
+      v1::TargetDepartment& node = nodes[d.department_id()];
+      node.set_department_id(d.department_id());
+      *node.mutable_name() = d.name();
+    }
+    for (const auto& profile : profiles) {
+      if (!profile.enabled()) continue;
+      nicknames[profile.agent_id()] = profile.nickname();
+      KEFU_ASSIGN_OR_RETURN(RedisRouter::AgentLive live,
+                            router_->Agent(tenant, profile.agent_id()));
+      for (const auto& d : profile.department_ids()) {
+        auto it = nodes.find(d);
+        if (it == nodes.end()) continue;
+        v1::TargetAgent* agent = it->second.add_agents();
+        agent->mutable_agent()->set_agent_id(profile.agent_id());
+        agent->mutable_agent()->set_nickname(profile.nickname());
+        agent->mutable_agent()->set_avatar_url(profile.avatar_url());
+        agent->set_status(live.status == 0
+                              ? kefu::common::v1::AGENT_STATUS_OFFLINE
+                              : static_cast<kefu::common::v1::AgentStatus>(live.status));
+        agent->set_active_dialogs(live.load);
+        agent->set_max_concurrent(live.max);
+      }
+    }
+    // Children are attached bottom-up: a department is added to its parent after its own
+    // children, so the copy carries the whole subtree.
+    std::map<std::string, std::vector<std::string>> children;
+    for (const auto& d : departments) children[d.parent_id()].push_back(d.department_id());
+    std::function<v1::TargetDepartment(const std::string&)> build = [&](const std::string& id) {
+      v1::TargetDepartment node = nodes[id];
+      for (const auto& child : children[id]) *node.add_children() = build(child);
+      return node;
+    };
+    for (const auto& root : children[""]) *response->add_departments() = build(root);
+    KEFU_ASSIGN_OR_RETURN(auto recent, router_->RecentTargets(tenant, call.second));
+    for (const std::string& entry : recent) {
+      v1::RecentTarget* target = response->add_recent();
+      const auto colon = entry.find(':');
+      const std::string kind = entry.substr(0, colon), id = entry.substr(colon + 1);
+      if (kind == "department") {
+        target->set_department_id(id);
+        if (auto it = nodes.find(id); it != nodes.end())
+          target->set_display_name(it->second.name().zh());
+      } else {
+        target->mutable_agent()->set_agent_id(id);
+        target->set_display_name(nicknames[id].empty() ? id : nicknames[id]);
+      }
+    }
     return absl::OkStatus();
   });
 }

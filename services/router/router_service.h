@@ -19,12 +19,13 @@ namespace kefu::router {
 
 // kefu.router.v1.RoutingService: the live ACD (F12, F13, F17, F19). Called by the gateway
 // with a platform SERVICE token naming the tenant, or by agents for their own offers.
-// Transfer, TransferTargets, SuggestAgents, BindExclusiveAgent, ResolveRegion and
-// ListWaitingContacts are not built yet (UNIMPLEMENTED).
+// SuggestAgents, BindExclusiveAgent, ResolveRegion and ListWaitingContacts are not built
+// yet (UNIMPLEMENTED).
 class RoutingServiceImpl final : public v1::RoutingService::Service {
  public:
-  RoutingServiceImpl(RedisRouter* router, const auth::Authenticator* authenticator)
-      : router_(router), authenticator_(authenticator) {}
+  RoutingServiceImpl(RedisRouter* router, AdminStore* store,
+                     const auth::Authenticator* authenticator)
+      : router_(router), store_(store), authenticator_(authenticator) {}
 
   // kefu::router::v1::RoutingService::Service
   grpc::Status Enqueue(grpc::ServerContext* context, const v1::EnqueueRequest* request,
@@ -37,6 +38,11 @@ class RoutingServiceImpl final : public v1::RoutingService::Service {
                            v1::RejectOfferResponse* response) override;
   grpc::Status PickUp(grpc::ServerContext* context, const v1::PickUpRequest* request,
                       v1::PickUpResponse* response) override;
+  grpc::Status Transfer(grpc::ServerContext* context, const v1::TransferRequest* request,
+                        v1::TransferResponse* response) override;
+  grpc::Status TransferTargets(grpc::ServerContext* context,
+                               const v1::TransferTargetsRequest* request,
+                               v1::TransferTargetsResponse* response) override;
   grpc::Status QueueStatus(grpc::ServerContext* context, const v1::QueueStatusRequest* request,
                            v1::QueueStatusResponse* response) override;
   grpc::Status Release(grpc::ServerContext* context, const v1::ReleaseRequest* request,
@@ -48,6 +54,7 @@ class RoutingServiceImpl final : public v1::RoutingService::Service {
                                                                 const std::string& tenant_id,
                                                                 const std::string& agent_id);
   RedisRouter* router_;
+  AdminStore* store_;
   const auth::Authenticator* authenticator_;
 };
 

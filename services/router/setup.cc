@@ -120,8 +120,9 @@ absl::Status Setup(server::ServiceContext& ctx) {
   KEFU_RETURN_IF_ERROR(ctx.Migrate({"router", embedded::RouterMigrations()}));
   auto store = std::make_shared<AdminStore>(ctx.pg());
   auto router = std::make_shared<RedisRouter>(ctx.redis());
-  ctx.AddService(std::make_unique<RoutingServiceImpl>(router.get(), &ctx.authenticator()),
-                 v1::RoutingService::service_full_name());
+  ctx.AddService(
+      std::make_unique<RoutingServiceImpl>(router.get(), store.get(), &ctx.authenticator()),
+      v1::RoutingService::service_full_name());
   ctx.AddService(
       std::make_unique<RoutingAdminServiceImpl>(store.get(), router.get(), &ctx.authenticator()),
       v1::RoutingAdminService::service_full_name());

@@ -478,3 +478,55 @@ TEST_CASE("three router replicas never double-book an agent and never lose a con
     CHECK(c.Load(agent) == count);  // the reserved slots match the offers
   }
 }
+
+TEST_CASE("a transfer reaches a BUSY agent or a department and is remembered as a shortcut") {
+  Centre c;
+  c.Queue("main", rv1::ROUTING_STRATEGY_LEAST_BUSY, true);
+  c.Queue("billing-q", rv1::ROUTING_STRATEGY_LEAST_BUSY);
+  c.Department("support", "main");
+  c.Department("billing", "billing-q");
+  c.Agent("a1", {"support"}, 2, ONLINE);
+  c.Agent("a2", {"support"}, 2, BUSY);  // takes transfers only (F20)
+  c.Agent("b1", {"billing"}, 2, BUSY);
+  auto offer = c.WaitOffer(c.Enqueue("c1", NEW).routing().contact_id());
+  REQUIRE(offer.agent_id() == "a1");
+  REQUIRE(c.Accept(offer).ok());
+
+  rv1::TransferRequest to_agent;
+  to_agent.set_contact_id("c1");
+  to_agent.set_to_agent_id("a2");
+  to_agent.set_note("wants a refund");
+  rv1::TransferResponse moved;
+  auto st = c.routing->Transfer(CallWith(c.AgentToken("a1")).get(), to_agent, &moved);
+  INFO(st.error_message());
+  REQUIRE(st.ok());
+  CHECK(moved.routing().state() == OFFERED);
+  CHECK(moved.routing().agent_id() == "a2");
+  CHECK(c.Load("a1") == 0);  // the first agent's slot is free again
+  REQUIRE(c.Accept(moved.routing().offers(0)).ok());
+
+  rv1::TransferRequest to_department;
+  to_department.set_contact_id("c1");
+  to_department.set_to_department_id("billing");
+  REQUIRE(c.routing->Transfer(CallWith(c.AgentToken("a2")).get(), to_department, &moved).ok());
+  CHECK(moved.routing().agent_id() == "b1");  // BUSY b1 takes the transferred contact
+  // A contact of a1's own can't be transferred by someone else.
+  to_department.set_contact_id("c1");
+  CHECK(
+      c.routing->Transfer(CallWith(c.AgentToken("a1")).get(), to_department, &moved).error_code() ==
+      grpc::StatusCode::FAILED_PRECONDITION);
+
+  rv1::TransferTargetsRequest targets_request;
+  rv1::TransferTargetsResponse targets;
+  REQUIRE(c.routing->TransferTargets(CallWith(c.AgentToken("a2")).get(), targets_request, &targets)
+              .ok());
+  std::map<std::string, int> dialogs;
+  for (const auto& department : targets.departments()) {
+    for (const auto& agent : department.agents()) {
+      dialogs[agent.agent().agent_id()] = agent.active_dialogs();
+    }
+  }
+  CHECK(dialogs == std::map<std::string, int>{{"a1", 0}, {"a2", 0}, {"b1", 1}});
+  REQUIRE(targets.recent_size() == 1);  // a2's last targets: billing
+  CHECK(targets.recent(0).department_id() == "billing");
+}

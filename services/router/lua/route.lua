@@ -125,16 +125,36 @@ end
 local function match(q)
   local made = {}
   local cands = candidates(q, false)
-  if #cands == 0 then return made end
+  local transfer_cands = nil  -- BUSY agents too, for transferred contacts (F20)
+  if #cands == 0 then
+    transfer_cands = candidates(q, true)
+    if #transfer_cands == 0 then return made end
+  end
   local waiting = redis.call('ZRANGE', P .. 'queue:' .. q, 0, MATCH_SCAN - 1)
   for _, cid in ipairs(waiting) do
-    if #cands == 0 then break end
-    local tier = redis.call('HGET', P .. 'contact:' .. cid, 'tier') or '0'
-    local a, i = pick(q, cands, tier)
+    if #cands == 0 and transfer_cands and #transfer_cands == 0 then break end
+    local f = redis.call('HMGET', P .. 'contact:' .. cid, 'tier', 'transfer')
+    local tier = f[1] or '0'
+    local pool = cands
+    if f[2] == '1' then
+      transfer_cands = transfer_cands or candidates(q, true)
+      pool = transfer_cands
+    end
+    local a, i = pick(q, pool, tier)
     if a then
       made[#made + 1] = cid .. '=' .. a.id .. '=' .. offer(cid, a, q)
       a.load = a.load + 1
-      if a.load >= a.max then table.remove(cands, i) end
+      if a.load >= a.max then table.remove(pool, i) end
+      -- The same agent may sit in both lists: keep their load in step.
+      local other = cands
+      if pool == cands then other = transfer_cands end
+      for j, b in ipairs(other or {}) do
+        if b.id == a.id then
+          b.load = a.load
+          if b.load >= b.max then table.remove(other, j) end
+          break
+        end
+      end
     end
   end
   return made
@@ -347,6 +367,52 @@ elseif op == 'sweep' then
     handled = handled + 1
   end
   return handled
+
+elseif op == 'transfer' then
+  -- ARGV[4] contact, [5] from agent, [6] 'agent' | 'department', [7] target id, [8] note,
+  -- [9] transfer id. F18: the contact leaves the agent; an agent target is offered at
+  -- once (ONLINE or BUSY: BUSY agents take transfers, F20), a department target queues it
+  -- at its old place in the department's queue, where BUSY agents are candidates too.
+  local cid, from, kind, target = ARGV[4], ARGV[5], ARGV[6], ARGV[7]
+  local c = P .. 'contact:' .. cid
+  local f = redis.call('HMGET', c, 'state', 'agent', 'tier', 'score', 'dialog', 'queue')
+  if tonumber(f[1]) ~= ACTIVE or f[2] ~= from then
+    return fail('FAILED_PRECONDITION', 'contact ' .. cid .. ' is not in a dialog with agent ' .. from)
+  end
+  local q = f[6]
+  if kind == 'department' then
+    q = redis.call('HGET', P .. 'dept:' .. target, 'queue')
+    if not q then return fail('INVALID_ARGUMENT', 'to_department_id: unknown department "' .. target .. '"') end
+  else
+    if target == from then return fail('INVALID_ARGUMENT', 'to_agent_id: the contact is already with ' .. from) end
+    local a = redis.call('HMGET', P .. 'agent:' .. target, 'status', 'load', 'max')
+    local status = tonumber(a[1]) or 0
+    if (status ~= ONLINE and status ~= BUSY) or (tonumber(a[2]) or 0) >= (tonumber(a[3]) or 0) then
+      return fail('FAILED_PRECONDITION', 'agent ' .. target .. ' cannot take a transfer now (status or capacity)')
+    end
+  end
+  release_slot(from)
+  redis.call('HSET', c, 'state', QUEUED, 'queue', q, 'transfer', '1', 'agent', '', 'offer_id', '')
+  -- The last 3 targets of this agent, newest first (F18 shortcuts).
+  local recent = P .. 'recent:' .. from
+  local entry = kind .. ':' .. target
+  redis.call('LREM', recent, 0, entry)
+  redis.call('LPUSH', recent, entry)
+  redis.call('LTRIM', recent, 0, 2)
+  local target_field = kind == 'department' and pb_str(6, target) or pb_str(5, target)
+  emit(28, 'contact_transferred', pb_str(1, ARGV[9]) .. pb_str(2, cid) .. pb_str(3, f[5]) ..
+       pb_str(4, from) .. target_field .. pb_str(8, ARGV[8]))
+  local result = ''
+  if kind == 'department' then
+    redis.call('ZADD', P .. 'queue:' .. q, f[4], cid)
+    match(q)
+  else
+    local a = {id = target}
+    result = offer(cid, a, q)
+  end
+  match_agent(from)
+  local g = redis.call('HMGET', c, 'state', 'agent', 'offer_id', 'queue')
+  return {tonumber(g[1]), g[2] or '', g[3] or '', g[4] or ''}
 
 elseif op == 'agent' then
   -- ARGV[4] agent: its status, load or queues changed; match its queues.
