@@ -64,9 +64,10 @@ absl::StatusOr<EnqueueResult> RedisRouter::Enqueue(const std::string& tenant,
                                                    const std::string& contact_id,
                                                    const std::string& department_id, int tier,
                                                    const std::string& dialog_id,
-                                                   const std::string& customer_id) {
-  auto reply = Run(
-      tenant, {"enqueue", contact_id, department_id, std::to_string(tier), dialog_id, customer_id});
+                                                   const std::string& customer_id,
+                                                   const std::string& exclusive_agent_id) {
+  auto reply = Run(tenant, {"enqueue", contact_id, department_id, std::to_string(tier), dialog_id,
+                            customer_id, exclusive_agent_id});
   if (!reply.ok()) return reply.status();
   EnqueueResult out;
   out.state = static_cast<int>(Int(At(*reply, 0)));
@@ -74,6 +75,33 @@ absl::StatusOr<EnqueueResult> RedisRouter::Enqueue(const std::string& tenant,
   out.offer_id = Str(At(*reply, 2));
   out.queue_id = Str(At(*reply, 3));
   out.position = static_cast<int>(Int(At(*reply, 4)));
+  return out;
+}
+
+absl::StatusOr<std::string> RedisRouter::BindExclusive(const std::string& tenant,
+                                                       const std::string& customer_id,
+                                                       const std::string& agent_id,
+                                                       const std::string& contact_id) {
+  auto reply = Run(tenant, {"bind", customer_id, agent_id, contact_id});
+  if (!reply.ok()) return reply.status();
+  return Str(reply->get());
+}
+
+absl::StatusOr<std::vector<RedisRouter::Suggestion>> RedisRouter::Suggest(
+    const std::string& tenant, const std::string& queue_id,
+    const std::vector<std::string>& declined) {
+  std::vector<std::string> args = {"suggest", queue_id};
+  args.insert(args.end(), declined.begin(), declined.end());
+  auto reply = Run(tenant, std::move(args));
+  if (!reply.ok()) return reply.status();
+  std::vector<Suggestion> out;
+  for (size_t i = 0; i + 2 < (*reply)->elements; i += 3) {
+    Suggestion s;
+    s.agent_id = Str((*reply)->element[i]);
+    (void)absl::SimpleAtod(Str((*reply)->element[i + 1]), &s.capability);
+    s.load = static_cast<int>(Int((*reply)->element[i + 2]));
+    out.push_back(std::move(s));
+  }
   return out;
 }
 
@@ -246,9 +274,10 @@ absl::Status RedisRouter::PutQueue(const std::string& tenant, const std::string&
   const std::string offer = std::to_string(absl::ToInt64Milliseconds(config.offer_timeout));
   const std::string reject = std::to_string(absl::ToInt64Milliseconds(config.reject_delay));
   const std::string no_answer = std::to_string(absl::ToInt64Milliseconds(config.no_answer_delay));
+  const std::string exclusive = std::to_string(absl::ToInt64Milliseconds(config.exclusive_wait));
   auto st = (*lease)->Command({"HSET", Key(tenant, "qcfg:" + queue_id), "strategy", strategy,
                                "offer_timeout_ms", offer, "reject_delay_ms", reject,
-                               "no_answer_delay_ms", no_answer});
+                               "no_answer_delay_ms", no_answer, "exclusive_wait_ms", exclusive});
   if (!st.ok()) return st.status();
   if (is_default) return (*lease)->Command({"SET", Key(tenant, "defaultq"), queue_id}).status();
   return absl::OkStatus();

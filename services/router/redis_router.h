@@ -54,6 +54,7 @@ struct QueueConfig {
   absl::Duration offer_timeout = absl::Seconds(15);
   absl::Duration reject_delay = absl::Seconds(10);
   absl::Duration no_answer_delay = absl::Seconds(30);
+  absl::Duration exclusive_wait = absl::Seconds(60);  // F14: before falling back
 };
 
 class RedisRouter final {
@@ -63,7 +64,23 @@ class RedisRouter final {
   absl::StatusOr<EnqueueResult> Enqueue(const std::string& tenant, const std::string& contact_id,
                                         const std::string& department_id, int tier,
                                         const std::string& dialog_id,
-                                        const std::string& customer_id);
+                                        const std::string& customer_id,
+                                        const std::string& exclusive_agent_id = "");
+  // F14: binds (or with agent "" unbinds) the customer's exclusive agent; returns the
+  // previous one.
+  absl::StatusOr<std::string> BindExclusive(const std::string& tenant,
+                                            const std::string& customer_id,
+                                            const std::string& agent_id,
+                                            const std::string& contact_id);
+  struct Suggestion {
+    std::string agent_id;
+    double capability = 0;
+    int load = 0;
+  };
+  // F14: available agents of a queue by capability, without the declined ones.
+  absl::StatusOr<std::vector<Suggestion>> Suggest(const std::string& tenant,
+                                                  const std::string& queue_id,
+                                                  const std::vector<std::string>& declined);
   absl::StatusOr<AcceptResult> Accept(const std::string& tenant, const std::string& offer_id,
                                       const std::string& agent_id);
   // The time until which the agent gets no new offers.

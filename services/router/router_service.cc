@@ -81,6 +81,7 @@ grpc::Status RoutingServiceImpl::Enqueue(grpc::ServerContext* context,
     KEFU_RETURN_IF_ERROR(ValidateId("contact_id", request->contact_id()));
     KEFU_RETURN_IF_ERROR(
         ValidateId("requested_department_id", request->requested_department_id(), false));
+    KEFU_RETURN_IF_ERROR(ValidateId("exclusive_agent_id", request->exclusive_agent_id(), false));
     if (!kefu::common::v1::CustomerTier_IsValid(request->tier())) {
       return InvalidField("tier", "unknown value");
     }
@@ -91,7 +92,8 @@ grpc::Status RoutingServiceImpl::Enqueue(grpc::ServerContext* context,
     KEFU_ASSIGN_OR_RETURN(
         EnqueueResult result,
         router_->Enqueue(tenant, request->contact_id(), request->requested_department_id(),
-                         request->tier(), request->dialog_id(), request->customer_id()));
+                         request->tier(), request->dialog_id(), request->customer_id(),
+                         request->exclusive_agent_id()));
     v1::ContactRouting* routing = response->mutable_routing();
     routing->set_contact_id(request->contact_id());
     routing->set_state(static_cast<kefu::common::v1::ContactState>(result.state));
@@ -284,6 +286,79 @@ grpc::Status RoutingServiceImpl::TransferTargets(grpc::ServerContext* context,
   });
 }
 
+grpc::Status RoutingServiceImpl::BindExclusiveAgent(grpc::ServerContext* context,
+                                                    const v1::BindExclusiveAgentRequest* request,
+                                                    v1::BindExclusiveAgentResponse* response) {
+  return Handle([&]() -> absl::Status {
+    KEFU_ASSIGN_OR_RETURN(auth::Claims caller,
+                          authenticator_->Require(*context, {ROLE_SERVICE, ROLE_ADMIN}));
+    KEFU_ASSIGN_OR_RETURN(std::string tenant, auth::ActingTenant(caller, request->tenant_id()));
+    KEFU_RETURN_IF_ERROR(ValidateId("customer_id", request->customer_id()));
+    KEFU_RETURN_IF_ERROR(ValidateId("agent_id", request->agent_id(), false));
+    KEFU_RETURN_IF_ERROR(ValidateId("contact_id", request->contact_id(), false));
+    if (!request->agent_id().empty()) {
+      auto profile = store_->GetAgentProfile(tenant, request->agent_id());
+      if (absl::IsNotFound(profile.status())) {
+        return InvalidField("agent_id",
+                            absl::StrCat("unknown agent \"", request->agent_id(), "\""));
+      }
+      if (!profile.ok()) return profile.status();
+    }
+    KEFU_ASSIGN_OR_RETURN(std::string previous,
+                          router_->BindExclusive(tenant, request->customer_id(),
+                                                 request->agent_id(), request->contact_id()));
+    response->set_previous_agent_id(previous);
+    return absl::OkStatus();
+  });
+}
+
+grpc::Status RoutingServiceImpl::SuggestAgents(grpc::ServerContext* context,
+                                               const v1::SuggestAgentsRequest* request,
+                                               v1::SuggestAgentsResponse* response) {
+  return Handle([&]() -> absl::Status {
+    KEFU_ASSIGN_OR_RETURN(auth::Claims caller, authenticator_->Require(*context, {ROLE_SERVICE}));
+    KEFU_ASSIGN_OR_RETURN(std::string tenant, auth::ActingTenant(caller, request->tenant_id()));
+    KEFU_RETURN_IF_ERROR(ValidateId("department_id", request->department_id(), false));
+    for (const auto& declined : request->declined_agent_ids()) {
+      KEFU_RETURN_IF_ERROR(ValidateId("declined_agent_ids", declined));
+    }
+    if (request->page_size() < 0) return InvalidField("page_size", "must not be negative");
+    // The department's queue, else the tenant's default queue.
+    std::string queue;
+    if (!request->department_id().empty()) {
+      auto department = store_->GetDepartment(tenant, request->department_id());
+      if (absl::IsNotFound(department.status())) {
+        return InvalidField("department_id",
+                            absl::StrCat("unknown department \"", request->department_id(), "\""));
+      }
+      if (!department.ok()) return department.status();
+      queue = department->queue_id();
+    }
+    if (queue.empty()) {
+      KEFU_ASSIGN_OR_RETURN(queue, store_->DefaultQueue(tenant));
+    }
+    if (queue.empty()) return absl::FailedPreconditionError("no queue to suggest agents from");
+    std::vector<std::string> declined(request->declined_agent_ids().begin(),
+                                      request->declined_agent_ids().end());
+    KEFU_ASSIGN_OR_RETURN(auto suggestions, router_->Suggest(tenant, queue, declined));
+    // F14: one at a time unless the caller asks for more.
+    const int limit = request->page_size() == 0 ? 1 : request->page_size();
+    for (const auto& s : suggestions) {
+      if (response->agents_size() >= limit) break;
+      v1::SuggestedAgent* agent = response->add_agents();
+      agent->mutable_agent()->set_agent_id(s.agent_id);
+      if (auto profile = store_->GetAgentProfile(tenant, s.agent_id); profile.ok()) {
+        agent->mutable_agent()->set_nickname(profile->nickname());
+        agent->mutable_agent()->set_avatar_url(profile->avatar_url());
+      }
+      agent->set_capability_score(s.capability);
+      agent->set_status(kefu::common::v1::AGENT_STATUS_ONLINE);
+      agent->set_active_dialogs(s.load);
+    }
+    return absl::OkStatus();
+  });
+}
+
 grpc::Status RoutingServiceImpl::QueueStatus(grpc::ServerContext* context,
                                              const v1::QueueStatusRequest* request,
                                              v1::QueueStatusResponse* response) {
@@ -447,9 +522,11 @@ absl::Status RoutingAdminServiceImpl::PutQueue(grpc::ServerContext* context, con
   config.offer_timeout = FromProto(stored.offer_timeout(), absl::Seconds(15));
   config.reject_delay = FromProto(stored.reject_delay(), absl::Seconds(10));
   config.no_answer_delay = FromProto(stored.no_answer_delay(), absl::Seconds(30));
+  config.exclusive_wait = FromProto(stored.exclusive_wait(), absl::Seconds(60));
   *stored.mutable_offer_timeout() = ToProto(config.offer_timeout);
   *stored.mutable_reject_delay() = ToProto(config.reject_delay);
   *stored.mutable_no_answer_delay() = ToProto(config.no_answer_delay);
+  *stored.mutable_exclusive_wait() = ToProto(config.exclusive_wait);
   *stored.mutable_update_time() = ToProto(absl::Now());
   if (create) *stored.mutable_create_time() = stored.update_time();
   KEFU_RETURN_IF_ERROR(store_->PutQueue(caller.tenant_id, stored, create));

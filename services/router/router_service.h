@@ -19,8 +19,7 @@ namespace kefu::router {
 
 // kefu.router.v1.RoutingService: the live ACD (F12, F13, F17, F19). Called by the gateway
 // with a platform SERVICE token naming the tenant, or by agents for their own offers.
-// SuggestAgents, BindExclusiveAgent, ResolveRegion and ListWaitingContacts are not built
-// yet (UNIMPLEMENTED).
+// ResolveRegion and ListWaitingContacts are not built yet (UNIMPLEMENTED).
 class RoutingServiceImpl final : public v1::RoutingService::Service {
  public:
   RoutingServiceImpl(RedisRouter* router, AdminStore* store,
@@ -43,6 +42,11 @@ class RoutingServiceImpl final : public v1::RoutingService::Service {
   grpc::Status TransferTargets(grpc::ServerContext* context,
                                const v1::TransferTargetsRequest* request,
                                v1::TransferTargetsResponse* response) override;
+  grpc::Status BindExclusiveAgent(grpc::ServerContext* context,
+                                  const v1::BindExclusiveAgentRequest* request,
+                                  v1::BindExclusiveAgentResponse* response) override;
+  grpc::Status SuggestAgents(grpc::ServerContext* context, const v1::SuggestAgentsRequest* request,
+                             v1::SuggestAgentsResponse* response) override;
   grpc::Status QueueStatus(grpc::ServerContext* context, const v1::QueueStatusRequest* request,
                            v1::QueueStatusResponse* response) override;
   grpc::Status Release(grpc::ServerContext* context, const v1::ReleaseRequest* request,

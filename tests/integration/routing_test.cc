@@ -59,7 +59,8 @@ struct Centre {
   std::map<std::string, std::string> sessions;
 
   void Queue(const std::string& id, rv1::RoutingStrategy strategy, bool is_default = false,
-             int offer_timeout_ms = 15000, int reject_delay_ms = 10000) {
+             int offer_timeout_ms = 15000, int reject_delay_ms = 10000,
+             int exclusive_wait_ms = 60000) {
     rv1::CreateQueueRequest request;
     rv1::Queue* q = request.mutable_queue();
     q->set_queue_id(id);
@@ -71,6 +72,8 @@ struct Centre {
     q->mutable_reject_delay()->set_nanos((reject_delay_ms % 1000) * 1000000);
     q->mutable_no_answer_delay()->set_seconds(reject_delay_ms / 1000);
     q->mutable_no_answer_delay()->set_nanos((reject_delay_ms % 1000) * 1000000);
+    q->mutable_exclusive_wait()->set_seconds(exclusive_wait_ms / 1000);
+    q->mutable_exclusive_wait()->set_nanos((exclusive_wait_ms % 1000) * 1000000);
     rv1::CreateQueueResponse response;
     auto status = admin_stub->CreateQueue(CallWith(admin).get(), request, &response);
     INFO(status.error_message());
@@ -135,9 +138,11 @@ struct Centre {
   }
 
   rv1::EnqueueResponse Enqueue(const std::string& contact, CustomerTier tier,
-                               const std::string& department = "") {
+                               const std::string& department = "",
+                               const std::string& customer = "") {
     rv1::EnqueueRequest request;
     request.set_contact_id(contact);
+    request.set_customer_id(customer);
     request.set_dialog_id("d-" + contact);
     request.set_tier(tier);
     request.set_requested_department_id(department);
@@ -529,4 +534,46 @@ TEST_CASE("a transfer reaches a BUSY agent or a department and is remembered as 
   CHECK(dialogs == std::map<std::string, int>{{"a1", 0}, {"a2", 0}, {"b1", 1}});
   REQUIRE(targets.recent_size() == 1);  // a2's last targets: billing
   CHECK(targets.recent(0).department_id() == "billing");
+}
+
+TEST_CASE("the exclusive agent gets the customer first and others take over after the wait") {
+  Centre c;
+  c.Queue("main", rv1::ROUTING_STRATEGY_LEAST_BUSY, true, 15000, 10000, /*exclusive_wait_ms=*/700);
+  c.Department("support", "main");
+  c.Agent("a1", {"support"}, 3, ONLINE);
+  c.Agent("a2", {"support"}, 3, ONLINE);
+  rv1::BindExclusiveAgentRequest bind;
+  bind.set_customer_id("cust-1");
+  bind.set_agent_id("a2");
+  rv1::BindExclusiveAgentResponse bound;
+  REQUIRE(c.routing->BindExclusiveAgent(CallWith(c.service).get(), bind, &bound).ok());
+
+  // Least busy alone would pick a1 (equal loads, a1 first): the binding wins.
+  CHECK(c.Enqueue("c1", NEW, "", "cust-1").routing().agent_id() == "a2");
+
+  c.SetStatus("a2", AWAY);
+  CHECK(c.Enqueue("c2", NEW, "", "cust-1").routing().state() == QUEUED);  // waits for a2
+  CHECK(c.Enqueue("c3", NEW, "", "somebody-else").routing().agent_id() == "a1");
+  // After the exclusive wait the customer falls back to anybody free (F14).
+  CHECK(c.WaitOffer("c2").agent_id() == "a1");
+}
+
+TEST_CASE("suggested agents come by service capability one at a time skipping declined ones") {
+  Centre c;
+  c.Queue("main", rv1::ROUTING_STRATEGY_LEAST_BUSY, true);
+  c.Department("support", "main");
+  c.Agent("steady", {"support"}, 3, ONLINE, /*capability=*/70);
+  c.Agent("star", {"support"}, 3, ONLINE, /*capability=*/95);
+  c.Agent("away", {"support"}, 3, AWAY, /*capability=*/99);
+  auto suggest = [&](std::vector<std::string> declined) {
+    rv1::SuggestAgentsRequest request;
+    request.set_customer_id("cust-9");
+    for (const auto& d : declined) request.add_declined_agent_ids(d);
+    rv1::SuggestAgentsResponse response;
+    REQUIRE(c.routing->SuggestAgents(CallWith(c.service).get(), request, &response).ok());
+    return response.agents_size() == 0 ? std::string() : response.agents(0).agent().agent_id();
+  };
+  CHECK(suggest({}) == "star");  // the AWAY agent is not offered, however good
+  CHECK(suggest({"star"}) == "steady");
+  CHECK(suggest({"star", "steady"}).empty());
 }

@@ -20,6 +20,9 @@
 --   P contact:<id>    hash  state (ContactState), queue, tier, score, enq, agent, offer_id,
 --                          deadline, attempt, dialog, customer, department
 --   P offers          zset  offered contacts by offer deadline (ms)
+--   P excl            hash  customer -> exclusive agent (F14)
+--   P exclwait:<a>    set   contacts waiting for agent a as their exclusive agent
+--   P exclexp         zset  contacts by the end of their exclusive wait (ms)
 --   P dept:<d>        hash  queue: the department's queue
 --   P tiermap         hash  tier -> department (F10)
 --   P defaultq        string the tenant's default queue
@@ -120,39 +123,59 @@ local function offer(cid, a, q)
   return offer_id
 end
 
+-- The bound exclusive agent (F14) when it can take a contact now, whatever its queues.
+local function exclusive_candidate(agent_id)
+  local a = redis.call('HMGET', P .. 'agent:' .. agent_id, 'status', 'load', 'max', 'delay_until')
+  local load, max = tonumber(a[2]) or 0, tonumber(a[3]) or 0
+  if tonumber(a[1]) == ONLINE and load < max and (tonumber(a[4]) or 0) <= now then
+    return {id = agent_id, load = load, max = max}
+  end
+  return nil
+end
+
 -- Offers waiting contacts of queue q to free agents, in queue order (VIP first, then
 -- waiting time), until agents or contacts run out. Returns the offers made.
 local function match(q)
   local made = {}
   local cands = candidates(q, false)
   local transfer_cands = nil  -- BUSY agents too, for transferred contacts (F20)
-  if #cands == 0 then
+  -- Contacts waiting for an exclusive agent may be served outside the queue's agents.
+  local exclusive_waits = redis.call('ZCARD', P .. 'exclexp') > 0
+  if #cands == 0 and not exclusive_waits then
     transfer_cands = candidates(q, true)
     if #transfer_cands == 0 then return made end
   end
   local waiting = redis.call('ZRANGE', P .. 'queue:' .. q, 0, MATCH_SCAN - 1)
   for _, cid in ipairs(waiting) do
-    if #cands == 0 and transfer_cands and #transfer_cands == 0 then break end
-    local f = redis.call('HMGET', P .. 'contact:' .. cid, 'tier', 'transfer')
+    if #cands == 0 and transfer_cands and #transfer_cands == 0 and not exclusive_waits then
+      break
+    end
+    local f = redis.call('HMGET', P .. 'contact:' .. cid, 'tier', 'transfer', 'excl', 'excl_until')
     local tier = f[1] or '0'
     local pool = cands
     if f[2] == '1' then
       transfer_cands = transfer_cands or candidates(q, true)
       pool = transfer_cands
     end
-    local a, i = pick(q, pool, tier)
+    local a, i
+    if f[3] and f[3] ~= '' and (tonumber(f[4]) or 0) > now then
+      -- F14: while the exclusive wait lasts, only the bound agent may take the contact.
+      a = exclusive_candidate(f[3])
+    else
+      a, i = pick(q, pool, tier)
+    end
     if a then
       made[#made + 1] = cid .. '=' .. a.id .. '=' .. offer(cid, a, q)
-      a.load = a.load + 1
-      if a.load >= a.max then table.remove(pool, i) end
-      -- The same agent may sit in both lists: keep their load in step.
-      local other = cands
-      if pool == cands then other = transfer_cands end
-      for j, b in ipairs(other or {}) do
-        if b.id == a.id then
-          b.load = a.load
-          if b.load >= b.max then table.remove(other, j) end
-          break
+      -- The agent may sit in both candidate lists: keep its load in step in each.
+      local load = a.load + 1
+      a.load = load
+      for _, list in ipairs({cands, transfer_cands or {}}) do
+        for j, b in ipairs(list) do
+          if b.id == a.id then
+            b.load = load
+            if b.load >= b.max then table.remove(list, j) end
+            break
+          end
         end
       end
     end
@@ -162,7 +185,15 @@ end
 
 local function match_agent(agent_id)
   local made = {}
-  for _, q in ipairs(redis.call('SMEMBERS', P .. 'agentq:' .. agent_id)) do
+  local queues = {}
+  for _, q in ipairs(redis.call('SMEMBERS', P .. 'agentq:' .. agent_id)) do queues[q] = true end
+  -- Queues holding contacts that wait for this agent as their exclusive agent (F14).
+  for _, cid in ipairs(redis.call('SMEMBERS', P .. 'exclwait:' .. agent_id)) do
+    local f = redis.call('HMGET', P .. 'contact:' .. cid, 'state', 'queue')
+    if tonumber(f[1]) == QUEUED then queues[f[2]] = true
+    else redis.call('SREM', P .. 'exclwait:' .. agent_id, cid) end
+  end
+  for q, _ in pairs(queues) do
     for _, m in ipairs(match(q)) do made[#made + 1] = m end
   end
   return made
@@ -229,7 +260,8 @@ local function resolve_queue(department, tier)
 end
 
 if op == 'enqueue' then
-  -- ARGV[4] contact, [5] requested department, [6] tier, [7] dialog, [8] customer
+  -- ARGV[4] contact, [5] requested department, [6] tier, [7] dialog, [8] customer,
+  -- [9] exclusive agent ('' = the customer's bound one, if any)
   local cid, tier = ARGV[4], ARGV[6]
   local q, department = resolve_queue(ARGV[5], tier)
   if not q then
@@ -249,6 +281,16 @@ if op == 'enqueue' then
   redis.call('DEL', c)
   redis.call('HSET', c, 'state', QUEUED, 'queue', q, 'tier', tier, 'score', score, 'enq', now,
              'dialog', ARGV[7], 'customer', ARGV[8], 'department', department, 'attempt', 0)
+  -- F14: the customer's exclusive agent (given, or bound earlier) gets the contact first;
+  -- after the queue's exclusive wait anybody may (the sweeper re-matches it then).
+  local excl = ARGV[9] or ''
+  if excl == '' and ARGV[8] ~= '' then excl = redis.call('HGET', P .. 'excl', ARGV[8]) or '' end
+  if excl ~= '' then
+    local until_ms = now + qcfg(q, 'exclusive_wait_ms', 60000)
+    redis.call('HSET', c, 'excl', excl, 'excl_until', until_ms)
+    redis.call('SADD', P .. 'exclwait:' .. excl, cid)
+    redis.call('ZADD', P .. 'exclexp', until_ms, cid)
+  end
   redis.call('ZADD', P .. 'queue:' .. q, score, cid)
   local position = redis.call('ZRANK', P .. 'queue:' .. q, cid)
   emit(20, 'contact_queued',
@@ -361,6 +403,12 @@ elseif op == 'sweep' then
     withdraw(cid, 'no_answer_delay_ms', 30000, 25, 'offer_expired', nil)
     handled = handled + 1
   end
+  for _, cid in ipairs(redis.call('ZRANGEBYSCORE', P .. 'exclexp', '-inf', now, 'LIMIT', 0, limit)) do
+    redis.call('ZREM', P .. 'exclexp', cid)
+    local f = redis.call('HMGET', P .. 'contact:' .. cid, 'state', 'queue')
+    if tonumber(f[1]) == QUEUED then match(f[2]) end  -- the exclusive wait is over
+    handled = handled + 1
+  end
   for _, agent_id in ipairs(redis.call('ZRANGEBYSCORE', P .. 'delays', '-inf', now, 'LIMIT', 0, limit)) do
     redis.call('ZREM', P .. 'delays', agent_id)
     match_agent(agent_id)
@@ -413,6 +461,34 @@ elseif op == 'transfer' then
   match_agent(from)
   local g = redis.call('HMGET', c, 'state', 'agent', 'offer_id', 'queue')
   return {tonumber(g[1]), g[2] or '', g[3] or '', g[4] or ''}
+
+elseif op == 'bind' then
+  -- ARGV[4] customer, [5] agent ('' unbinds), [6] contact. Returns the previous agent.
+  local previous = redis.call('HGET', P .. 'excl', ARGV[4]) or ''
+  if ARGV[5] == '' then
+    redis.call('HDEL', P .. 'excl', ARGV[4])
+  else
+    redis.call('HSET', P .. 'excl', ARGV[4], ARGV[5])
+  end
+  emit(30, 'exclusive_agent_bound', pb_str(1, ARGV[4]) .. pb_str(2, ARGV[5]) ..
+       pb_str(3, previous) .. pb_str(4, ARGV[6]))
+  return previous
+
+elseif op == 'suggest' then
+  -- ARGV[4] queue, ARGV[5..] declined agents. F14: agents a customer may choose from,
+  -- highest service capability first, skipping the ones already declined.
+  local declined = {}
+  for i = 5, #ARGV do declined[ARGV[i]] = true end
+  local cands = candidates(ARGV[4], false)
+  table.sort(cands, function(x, y)
+    if x.cap ~= y.cap then return x.cap > y.cap end
+    return x.id < y.id
+  end)
+  local out = {}
+  for _, a in ipairs(cands) do
+    if not declined[a.id] then out[#out + 1] = a.id; out[#out + 1] = tostring(a.cap); out[#out + 1] = a.load end
+  end
+  return out
 
 elseif op == 'agent' then
   -- ARGV[4] agent: its status, load or queues changed; match its queues.
