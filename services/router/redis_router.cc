@@ -242,6 +242,29 @@ absl::StatusOr<QueueSnapshot> RedisRouter::Queue(const std::string& tenant,
   return out;
 }
 
+absl::StatusOr<std::vector<RedisRouter::Waiting>> RedisRouter::ListWaiting(
+    const std::string& tenant, const std::string& queue_id, int offset, int limit) {
+  auto lease = pool_->Acquire();
+  if (!lease.ok()) return lease.status();
+  auto ids = (*lease)->Command({"ZRANGE", Key(tenant, "queue:" + queue_id), std::to_string(offset),
+                                std::to_string(offset + limit - 1)});
+  if (!ids.ok()) return ids.status();
+  std::vector<Waiting> out;
+  for (size_t i = 0; i < (*ids)->elements; ++i) {
+    Waiting w;
+    w.contact_id = Str((*ids)->element[i]);
+    auto f = (*lease)->Command(
+        {"HMGET", Key(tenant, "contact:" + w.contact_id), "dialog", "customer", "tier", "enq"});
+    if (!f.ok()) return f.status();
+    w.dialog_id = Str(At(*f, 0));
+    w.customer_id = Str(At(*f, 1));
+    w.tier = static_cast<int>(Int(At(*f, 2)));
+    w.enqueued = absl::FromUnixMillis(Int(At(*f, 3)));
+    out.push_back(std::move(w));
+  }
+  return out;
+}
+
 absl::StatusOr<ContactSnapshot> RedisRouter::Contact(const std::string& tenant,
                                                      const std::string& contact_id) {
   auto lease = pool_->Acquire();

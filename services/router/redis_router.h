@@ -119,6 +119,15 @@ class RedisRouter final {
   absl::Status MatchAll(const std::string& tenant);
 
   absl::StatusOr<QueueSnapshot> Queue(const std::string& tenant, const std::string& queue_id);
+  struct Waiting {
+    std::string contact_id, dialog_id, customer_id;
+    int tier = 0;
+    absl::Time enqueued;
+  };
+  // Contacts waiting in a queue, in queue order, from position `offset` (F17).
+  absl::StatusOr<std::vector<Waiting>> ListWaiting(const std::string& tenant,
+                                                   const std::string& queue_id, int offset,
+                                                   int limit);
   absl::StatusOr<ContactSnapshot> Contact(const std::string& tenant, const std::string& contact_id);
 
   // Routing configuration cached for the script (written by the admin side).

@@ -7,6 +7,7 @@
 #include <set>
 
 #include "absl/strings/ascii.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "libs/auth/token.h"
 #include "libs/common/status.h"
@@ -354,6 +355,41 @@ grpc::Status RoutingServiceImpl::SuggestAgents(grpc::ServerContext* context,
       agent->set_capability_score(s.capability);
       agent->set_status(kefu::common::v1::AGENT_STATUS_ONLINE);
       agent->set_active_dialogs(s.load);
+    }
+    return absl::OkStatus();
+  });
+}
+
+grpc::Status RoutingServiceImpl::ListWaitingContacts(grpc::ServerContext* context,
+                                                     const v1::ListWaitingContactsRequest* request,
+                                                     v1::ListWaitingContactsResponse* response) {
+  return Handle([&]() -> absl::Status {
+    KEFU_ASSIGN_OR_RETURN(
+        auth::Claims caller,
+        authenticator_->Require(*context, {ROLE_SERVICE, ROLE_ADMIN, ROLE_SUPERVISOR, ROLE_AGENT}));
+    KEFU_ASSIGN_OR_RETURN(std::string tenant, auth::ActingTenant(caller, request->tenant_id()));
+    KEFU_RETURN_IF_ERROR(ValidateId("queue_id", request->queue_id()));
+    if (request->page_size() < 0) return InvalidField("page_size", "must not be negative");
+    const int limit = request->page_size() == 0 ? 50 : std::min(request->page_size(), 500);
+    // The token is the next position: a queue moves, so a page is a snapshot in order.
+    int offset = 0;
+    if (!request->page_token().empty() &&
+        (!absl::SimpleAtoi(request->page_token(), &offset) || offset < 0)) {
+      return InvalidField("page_token", "not a token this API issued");
+    }
+    KEFU_ASSIGN_OR_RETURN(auto waiting,
+                          router_->ListWaiting(tenant, request->queue_id(), offset, limit));
+    for (size_t i = 0; i < waiting.size(); ++i) {
+      v1::WaitingContact* contact = response->add_contacts();
+      contact->set_contact_id(waiting[i].contact_id);
+      contact->set_dialog_id(waiting[i].dialog_id);
+      contact->set_customer_id(waiting[i].customer_id);
+      contact->set_tier(static_cast<kefu::common::v1::CustomerTier>(waiting[i].tier));
+      contact->set_position(offset + static_cast<int>(i) + 1);
+      *contact->mutable_enqueue_time() = ToProto(waiting[i].enqueued);
+    }
+    if (static_cast<int>(waiting.size()) == limit) {
+      response->set_next_page_token(std::to_string(offset + limit));
     }
     return absl::OkStatus();
   });

@@ -19,7 +19,7 @@ namespace kefu::router {
 
 // kefu.router.v1.RoutingService: the live ACD (F12, F13, F17, F19). Called by the gateway
 // with a platform SERVICE token naming the tenant, or by agents for their own offers.
-// ResolveRegion and ListWaitingContacts are not built yet (UNIMPLEMENTED).
+// ResolveRegion (F15) is not built yet (UNIMPLEMENTED).
 class RoutingServiceImpl final : public v1::RoutingService::Service {
  public:
   RoutingServiceImpl(RedisRouter* router, AdminStore* store,
@@ -47,6 +47,9 @@ class RoutingServiceImpl final : public v1::RoutingService::Service {
                                   v1::BindExclusiveAgentResponse* response) override;
   grpc::Status SuggestAgents(grpc::ServerContext* context, const v1::SuggestAgentsRequest* request,
                              v1::SuggestAgentsResponse* response) override;
+  grpc::Status ListWaitingContacts(grpc::ServerContext* context,
+                                   const v1::ListWaitingContactsRequest* request,
+                                   v1::ListWaitingContactsResponse* response) override;
   grpc::Status QueueStatus(grpc::ServerContext* context, const v1::QueueStatusRequest* request,
                            v1::QueueStatusResponse* response) override;
   grpc::Status Release(grpc::ServerContext* context, const v1::ReleaseRequest* request,

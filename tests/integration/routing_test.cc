@@ -376,6 +376,14 @@ TEST_CASE("an agent picks up the next waiting contact by hand") {
   CHECK(response.agent_load() == 1);
   CHECK(c.Contact("c1").state() == kefu::common::v1::CONTACT_STATE_ACTIVE);
   CHECK(c.Contact("c2").state() == QUEUED);
+  // The queue as agents see it (F17): c2 waits first in line.
+  rv1::ListWaitingContactsRequest list;
+  list.set_queue_id("main");
+  rv1::ListWaitingContactsResponse waiting;
+  REQUIRE(c.routing->ListWaitingContacts(CallWith(c.AgentToken("a1")).get(), list, &waiting).ok());
+  REQUIRE(waiting.contacts_size() == 1);
+  CHECK(waiting.contacts(0).contact_id() == "c2");
+  CHECK(waiting.contacts(0).position() == 1);
   // An agent who does not serve the queue may not.
   c.Queue("elsewhere", rv1::ROUTING_STRATEGY_LEAST_BUSY);
   c.Department("other", "elsewhere");
