@@ -1,0 +1,99 @@
+// The shipped knowledge base and its held-out query set through the real service (F42):
+// what `kefuctl kb eval` measures, kept as a regression test of retrieval quality.
+#include <catch2/catch.hpp>
+#include <filesystem>
+#include <fstream>
+#include <string>
+#include <vector>
+
+#include "kefu/kb/v1/bot.grpc.pb.h"
+#include "kefu/kb/v1/knowledge_admin.grpc.pb.h"
+#include "services/kb/entry_lines.h"
+#include "services/kb/eval_metrics.h"
+#include "services/kb/kb_service.h"
+#include "tests/support/env.h"
+#include "tests/support/service_harness.h"
+
+namespace {
+
+namespace v1 = kefu::kb::v1;
+using kefu::testing::CallWith;
+
+// <repo>/testdata/kb/<name>, found from this file's place in the source tree.
+std::filesystem::path TestData(const std::string& name) {
+  for (auto dir = std::filesystem::path(__FILE__).parent_path(); !dir.empty();
+       dir = dir.parent_path()) {
+    if (std::filesystem::exists(dir / "testdata" / "kb" / name))
+      return dir / "testdata" / "kb" / name;
+    if (dir == dir.parent_path()) break;
+  }
+  return name;
+}
+
+std::vector<std::string> Lines(const std::filesystem::path& path) {
+  std::ifstream in(path);
+  REQUIRE(in.good());
+  std::vector<std::string> lines;
+  std::string line;
+  while (std::getline(in, line)) {
+    if (!line.empty()) lines.push_back(line);
+  }
+  return lines;
+}
+
+}  // namespace
+
+// Measured on queries_heldout.jsonl (written after the engine and the knowledge base were
+// frozen): top-1 0.781, escalation precision 0.895 and recall 0.773 (docs/KB.md). The
+// floors below catch a regression; they are not the 0.85 top-1 the issue asks for, which
+// this lexical engine reaches only on queries it was developed with.
+TEST_CASE("retrieval quality on the shipped held-out set stays at its measured level") {
+  auto service = kefu::testing::StartService(kefu::kb::Definition());
+  const std::string tenant = kefu::testing::UniqueTenant("kbe");
+  const std::string admin = kefu::testing::TokenFor(tenant, kefu::common::v1::ROLE_ADMIN, "a");
+  auto admin_stub = v1::KnowledgeAdminService::NewStub(service.channel);
+  auto bot_stub = v1::BotService::NewStub(service.channel);
+
+  v1::ImportEntriesRequest import;
+  for (const std::string& text : Lines(TestData("kb.jsonl"))) {
+    auto line = kefu::kb::ParseJsonLine<v1::EntryLine>(text);
+    REQUIRE(line.ok());
+    auto entry = kefu::kb::ToImportEntry(*line);
+    REQUIRE(entry.ok());
+    *import.add_entries() = *entry;
+  }
+  REQUIRE(import.entries_size() >= 100);
+  v1::ImportEntriesResponse imported;
+  REQUIRE(admin_stub->ImportEntries(CallWith(admin).get(), import, &imported).ok());
+  REQUIRE(imported.errors().empty());
+
+  v1::CreateBotRequest create;
+  create.mutable_bot()->set_name("eval");
+  create.mutable_bot()->set_auto_online(true);
+  v1::CreateBotResponse bot;
+  REQUIRE(admin_stub->CreateBot(CallWith(admin).get(), create, &bot).ok());
+
+  std::vector<kefu::kb::EvalCase> cases;
+  for (const std::string& text : Lines(TestData("queries_heldout.jsonl"))) {
+    auto query = kefu::kb::ParseJsonLine<v1::EvalQueryLine>(text);
+    REQUIRE(query.ok());
+    v1::AskRequest ask;
+    ask.set_bot_id(bot.bot().bot_id());
+    ask.set_question(query->query());
+    ask.set_max_answers(10);
+    v1::AskResponse answer;
+    REQUIRE(bot_stub->Ask(CallWith(admin).get(), ask, &answer).ok());
+    kefu::kb::EvalCase c;
+    c.expected_id = query->expected_id();
+    for (const auto& a : answer.answers()) c.ranked_ids.push_back(a.entry_id());
+    c.escalated = answer.decision() == v1::ASK_DECISION_ESCALATE;
+    c.answered = answer.decision() == v1::ASK_DECISION_ANSWER;
+    cases.push_back(std::move(c));
+  }
+  const kefu::kb::EvalReport report = kefu::kb::Evaluate(cases, {});
+  INFO(kefu::kb::FormatReport(report, 0));
+  CHECK(report.top1 >= 0.75);
+  CHECK(report.mrr >= 0.80);
+  CHECK(report.esc_precision >= 0.80);
+  CHECK(report.esc_recall >= 0.70);
+}
