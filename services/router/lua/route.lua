@@ -137,6 +137,8 @@ end
 -- waiting time), until agents or contacts run out. Returns the offers made.
 local function match(q)
   local made = {}
+  -- Nobody waiting: nothing to match (the common case when an agent frees up).
+  if redis.call('ZCARD', P .. 'queue:' .. q) == 0 then return made end
   local cands = candidates(q, false)
   local transfer_cands = nil  -- BUSY agents too, for transferred contacts (F20)
   -- Contacts waiting for an exclusive agent may be served outside the queue's agents.
