@@ -98,8 +98,7 @@ TEST_CASE("bearer headers are required and checked") {
   CHECK(authenticator.AuthenticateHeader("Bearer " + token).ok());
   CHECK(authenticator.AuthenticateHeader(token).status().code() ==
         absl::StatusCode::kUnauthenticated);
-  CHECK(authenticator.AuthenticateHeader("").status().code() ==
-        absl::StatusCode::kUnauthenticated);
+  CHECK(authenticator.AuthenticateHeader("").status().code() == absl::StatusCode::kUnauthenticated);
 }
 
 TEST_CASE("argon2id hashes verify the right password only") {
@@ -124,7 +123,8 @@ TEST_CASE("identity validation names the field and explains the rule") {
   CHECK_FALSE(ValidateUsername("username", "li na").ok());
   CHECK(ValidateEmail("email", "").ok());
   CHECK(ValidateEmail("email", "kefu@example.cn").ok());
-  for (const char* bad : {"kefu", "@example.cn", "kefu@cn", "kefu@@x.cn", "ke fu@x.cn", "kefu@x."}) {
+  for (const char* bad :
+       {"kefu", "@example.cn", "kefu@cn", "kefu@@x.cn", "ke fu@x.cn", "kefu@x."}) {
     INFO(bad);
     CHECK_FALSE(ValidateEmail("email", bad).ok());
   }
