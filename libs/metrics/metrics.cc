@@ -64,7 +64,6 @@ RpcMetrics::Method* RpcMetrics::Find(absl::string_view full_method) {
 void RpcMetrics::Started(Method* method) { method->in_flight->Increment(); }
 
 void RpcMetrics::Finished(Method* method, grpc::StatusCode code, double seconds) {
-  method->in_flight->Decrement();
   method->duration->Observe(seconds);
   auto index = static_cast<size_t>(code);
   if (index >= method->by_code.size()) index = grpc::StatusCode::UNKNOWN;
@@ -80,6 +79,8 @@ void RpcMetrics::Finished(Method* method, grpc::StatusCode code, double seconds)
     }
   }
   counter->Increment();
+  // Last, so that a scrape seeing in_flight back at 0 also sees the call counted.
+  method->in_flight->Decrement();
 }
 
 ProcessMetrics::ProcessMetrics(prometheus::Registry& registry, absl::string_view service,

@@ -77,7 +77,15 @@ TEST_CASE("an RPC not built yet answers UNIMPLEMENTED and is counted per method 
   grpc::Status status = stub->Enqueue(&ctx, request, &response);
   CHECK(status.error_code() == grpc::StatusCode::UNIMPLEMENTED);
 
-  const std::string text = Scrape(*router.registry);
+  // The call is counted when the server lets go of it, a moment after the client has its
+  // status: wait for it rather than race it.
+  std::string text;
+  const absl::Time deadline = absl::Now() + absl::Seconds(2);
+  do {
+    text = Scrape(*router.registry);
+  } while (text.find("kefu_rpc_in_flight{method=\"/kefu.router.v1.RoutingService/Enqueue\"} 0") ==
+               std::string::npos &&
+           absl::Now() < deadline);
   CHECK_THAT(text, Catch::Contains("kefu_rpc_requests_total{code=\"UNIMPLEMENTED\","
                                    "method=\"/kefu.router.v1.RoutingService/Enqueue\"} 1"));
   CHECK_THAT(text, Catch::Contains(
