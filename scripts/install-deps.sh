@@ -13,6 +13,9 @@ packages=(
   libabsl-dev libpqxx-dev libpq-dev libhiredis-dev prometheus-cpp-dev catch2
   redis-server postgresql postgresql-client
   libsodium-dev
+  libsndfile1-dev libfftw3-dev libeigen3-dev
+  espeak-ng sox festival festvox-kallpc16k festvox-kdlpc16k festvox-us-slt-hts
+  festvox-italp16k festvox-suopuhe-lj festvox-czech-dita
   clang-format curl
 )
 

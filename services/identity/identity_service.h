@@ -7,6 +7,7 @@
 #include "libs/common/embedded.h"
 #include "libs/server/service_main.h"
 #include "services/identity/auth_service.h"
+#include "services/identity/verification_service.h"
 
 namespace kefu::embedded {
 const std::vector<EmbeddedFile>& IdentityMigrations();
@@ -14,12 +15,9 @@ const std::vector<EmbeddedFile>& IdentityMigrations();
 
 namespace kefu::identity {
 
-// kefu.identity.v1.VerificationService. The generated base answers UNIMPLEMENTED for every
-// RPC until the voiceprint issue overrides them here.
-class VerificationServiceImpl final : public v1::VerificationService::Service {};
-
 // The identity service for ServiceMain or a test's ServiceRuntime: its flags
-// (--access-token-ttl, --refresh-token-ttl) and its Setup.
+// (--access-token-ttl, --refresh-token-ttl, the --voice-* / --challenge-* /
+// --voiceprint-key flags of VerificationService) and its Setup.
 server::ServiceDefinition Definition();
 
 }  // namespace kefu::identity

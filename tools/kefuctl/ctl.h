@@ -43,6 +43,7 @@ struct CommandSpec {
 std::vector<CommandSpec> IdentityCommands();
 std::vector<CommandSpec> CrmCommands();
 std::vector<CommandSpec> KbCommands();
+std::vector<CommandSpec> VoiceCommands();
 
 // Prints a status as "kefuctl: NOT_FOUND: customer c-1" to stderr and returns 1.
 int Failed(const grpc::Status& status);

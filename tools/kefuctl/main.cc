@@ -52,8 +52,8 @@ std::vector<CommandSpec> AllCommands() {
        Health},
       {"services", "services", "list the gRPC services each server offers (reflection)", Services},
   };
-  for (auto group :
-       {kefu::ctl::IdentityCommands(), kefu::ctl::CrmCommands(), kefu::ctl::KbCommands()}) {
+  for (auto group : {kefu::ctl::IdentityCommands(), kefu::ctl::CrmCommands(),
+                     kefu::ctl::KbCommands(), kefu::ctl::VoiceCommands()}) {
     commands.insert(commands.end(), group.begin(), group.end());
   }
   return commands;
