@@ -7,10 +7,14 @@
 // (closed loop). Simulated agents accept each offer and end the dialog at once.
 //
 //   route_bench [--rate 1000] [--seconds 5] [--agents 50] [--threads 8]
+//   route_bench --scenario acd50 [--seconds 20]   (per rate; see Acd50 below)
 // Last line: route_bench p50_us=… p99_us=… rps=… ratio=…
 #include <algorithm>
 #include <atomic>
+#include <chrono>
 #include <cstdio>
+#include <map>
+#include <mutex>
 #include <thread>
 #include <vector>
 
@@ -21,6 +25,7 @@
 #include "kefu/presence/v1/presence.grpc.pb.h"
 #include "kefu/router/v1/routing.grpc.pb.h"
 #include "kefu/router/v1/routing_admin.grpc.pb.h"
+#include "libs/events/events.h"
 #include "libs/redis/client.h"
 #include "services/presence/presence_service.h"
 #include "services/router/router_service.h"
@@ -57,7 +62,7 @@ struct Bench {
   std::string service = TokenFor(tenant, kefu::common::v1::ROLE_SERVICE, "svc:bench");
   std::vector<std::string> agent_tokens;
 
-  void Setup(int agents) {
+  void Setup(int agents, int max_concurrent = 100) {
     auto admin_stub = rv1::RoutingAdminService::NewStub(router.channel);
     auto presence_stub = pv1::PresenceService::NewStub(presence.channel);
     rv1::CreateQueueRequest queue;
@@ -74,7 +79,7 @@ struct Bench {
       const std::string id = "a" + std::to_string(i);
       rv1::SetAgentProfileRequest profile;
       profile.mutable_profile()->set_agent_id(id);
-      profile.mutable_profile()->set_max_concurrent(100);
+      profile.mutable_profile()->set_max_concurrent(max_concurrent);
       profile.mutable_profile()->set_enabled(true);
       profile.mutable_profile()->add_department_ids("support");
       rv1::SetAgentProfileResponse ignored;
@@ -115,9 +120,155 @@ struct Bench {
   }
 };
 
+// --scenario acd50: the standard ACD comparison. 50 agents in one queue (one dialog each),
+// each contact held 200 ms then released, offered at 25, 50, 75, 150 and 300 contacts/s.
+// Offers are observed on the tenant's event stream, as an agent desktop would get them.
+int Acd50(int seconds_per_rate) {
+  Bench bench;
+  bench.Setup(50, /*max_concurrent=*/1);
+  auto stub = rv1::RoutingService::NewStub(bench.router.channel);
+  using Clock = std::chrono::steady_clock;
+  struct Shared {
+    std::mutex mu;
+    std::map<std::string, Clock::time_point> enqueued;       // contact -> Enqueue start
+    std::map<std::string, Clock::time_point> release_start;  // agent -> last Release start
+    std::vector<double> join_to_offer, free_to_offer;        // microseconds
+    std::multimap<Clock::time_point, std::pair<std::string, std::string>> releases;
+  } shared;
+  std::atomic<bool> done{false};
+  const std::string stream = kefu::events::StreamKey(bench.tenant);
+
+  // Agent desktops: follow the stream; accept each offer at once, release 200 ms later.
+  std::thread follower([&] {
+    auto conn = kefu::redis::Connection::Open(
+        *kefu::redis::ParseUrl(kefu::testing::SharedEnv().redis_url), absl::Seconds(3));
+    if (!conn.ok()) return;
+    std::string last = "$";
+    auto accept_stub = rv1::RoutingService::NewStub(bench.router.channel);
+    while (!done) {
+      auto reply =
+          (*conn)->Command({"XREAD", "COUNT", "200", "BLOCK", "200", "STREAMS", stream, last});
+      if (!reply.ok() || kefu::redis::ReplyIsNil(**reply)) continue;
+      const redisReply* entries = (*reply)->element[0]->element[1];
+      for (size_t i = 0; i < entries->elements; ++i) {
+        last = std::string(kefu::redis::ReplyString(*entries->element[i]->element[0]));
+        const redisReply* fields = entries->element[i]->element[1];
+        if (kefu::redis::ReplyString(*fields->element[1]) != "offer_created") continue;
+        const Clock::time_point seen = Clock::now();
+        kefu::events::v1::Event event;
+        const auto bytes = kefu::redis::ReplyString(*fields->element[3]);
+        if (!event.ParseFromArray(bytes.data(), static_cast<int>(bytes.size()))) continue;
+        const auto& offer = event.offer_created();
+        {
+          std::lock_guard<std::mutex> lock(shared.mu);
+          auto it = shared.enqueued.find(offer.contact_id());
+          if (it != shared.enqueued.end()) {
+            shared.join_to_offer.push_back(
+                std::chrono::duration<double, std::micro>(seen - it->second).count());
+            // Offered while its agent was being freed: the agent-free -> next-offer path.
+            auto rel = shared.release_start.find(offer.agent_id());
+            if (rel != shared.release_start.end() && rel->second > it->second) {
+              shared.free_to_offer.push_back(
+                  std::chrono::duration<double, std::micro>(seen - rel->second).count());
+            }
+            shared.enqueued.erase(it);
+          }
+        }
+        rv1::AcceptOfferRequest accept;
+        accept.set_offer_id(offer.offer_id());
+        rv1::AcceptOfferResponse accepted;
+        const std::string token =
+            TokenFor(bench.tenant, kefu::common::v1::ROLE_AGENT, offer.agent_id());
+        if (accept_stub->AcceptOffer(CallWith(token).get(), accept, &accepted).ok()) {
+          std::lock_guard<std::mutex> lock(shared.mu);
+          shared.releases.emplace(Clock::now() + std::chrono::milliseconds(200),
+                                  std::make_pair(offer.contact_id(), offer.agent_id()));
+        }
+      }
+    }
+  });
+  // Dialogs end after 200 ms.
+  std::thread releaser([&] {
+    auto release_stub = rv1::RoutingService::NewStub(bench.router.channel);
+    while (!done) {
+      std::pair<std::string, std::string> next;
+      {
+        std::lock_guard<std::mutex> lock(shared.mu);
+        if (!shared.releases.empty() && shared.releases.begin()->first <= Clock::now()) {
+          next = shared.releases.begin()->second;
+          shared.releases.erase(shared.releases.begin());
+          shared.release_start[next.second] = Clock::now();
+        }
+      }
+      if (next.first.empty()) {
+        std::this_thread::sleep_for(std::chrono::microseconds(200));
+        continue;
+      }
+      rv1::ReleaseRequest release;
+      release.set_contact_id(next.first);
+      rv1::ReleaseResponse released;
+      release_stub->Release(
+          CallWith(TokenFor(bench.tenant, kefu::common::v1::ROLE_AGENT, next.second)).get(),
+          release, &released);
+    }
+  });
+
+  std::printf("acd50: 50 agents, one queue, hold 200 ms, %d s per rate\n", seconds_per_rate);
+  std::printf("%8s %10s %14s %14s %16s %16s\n", "rate/s", "contacts", "join_p50_ms", "join_p99_ms",
+              "free_next_p50_ms", "free_next_p99_ms");
+  int serial = 0;
+  for (int rate : {25, 50, 75, 150, 300}) {
+    {
+      std::lock_guard<std::mutex> lock(shared.mu);
+      shared.join_to_offer.clear();
+      shared.free_to_offer.clear();
+    }
+    const int total = rate * seconds_per_rate;
+    const Clock::time_point start = Clock::now();
+    for (int k = 0; k < total; ++k) {
+      std::this_thread::sleep_until(start + std::chrono::microseconds(1000000LL * k / rate));
+      const std::string contact = absl::StrCat("acd-", serial++);
+      {
+        std::lock_guard<std::mutex> lock(shared.mu);
+        shared.enqueued[contact] = Clock::now();
+      }
+      rv1::EnqueueRequest enqueue;
+      enqueue.set_contact_id(contact);
+      enqueue.set_tier(kefu::common::v1::CUSTOMER_TIER_NEW);
+      rv1::EnqueueResponse enqueued;
+      stub->Enqueue(CallWith(bench.service).get(), enqueue, &enqueued);
+    }
+    // Let this rate's backlog drain before the next rate starts.
+    for (int i = 0; i < 600; ++i) {
+      {
+        std::lock_guard<std::mutex> lock(shared.mu);
+        if (shared.enqueued.empty()) break;
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+    std::lock_guard<std::mutex> lock(shared.mu);
+    std::printf("%8d %10d %14.2f %14.2f %16.2f %16.2f\n", rate, total,
+                Percentile(shared.join_to_offer, 0.5) / 1000,
+                Percentile(shared.join_to_offer, 0.99) / 1000,
+                Percentile(shared.free_to_offer, 0.5) / 1000,
+                Percentile(shared.free_to_offer, 0.99) / 1000);
+    std::fflush(stdout);
+    shared.enqueued.clear();
+  }
+  done = true;
+  follower.join();
+  releaser.join();
+  return 0;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
+  for (int i = 1; i + 1 < argc; ++i) {
+    if (std::string(argv[i]) == "--scenario" && std::string(argv[i + 1]) == "acd50") {
+      return Acd50(Flag(argc, argv, "--seconds", 20));
+    }
+  }
   const int rate = Flag(argc, argv, "--rate", 1000);
   const int seconds = Flag(argc, argv, "--seconds", 5);
   const int agents = Flag(argc, argv, "--agents", 50);
