@@ -61,6 +61,24 @@ struct Bench {
   std::string admin = TokenFor(tenant, kefu::common::v1::ROLE_ADMIN, "boss");
   std::string service = TokenFor(tenant, kefu::common::v1::ROLE_SERVICE, "svc:bench");
   std::vector<std::string> agent_tokens;
+  std::vector<std::string> sessions;
+
+  // Agent desktops send heartbeats; without them presence turns agents OFFLINE after
+  // the heartbeat timeout (F22), which a run longer than 30 s would hit.
+  std::thread StartHeartbeats(std::atomic<bool>* done) {
+    return std::thread([this, done] {
+      auto stub = pv1::PresenceService::NewStub(presence.channel);
+      while (!*done) {
+        for (size_t i = 0; i < sessions.size() && !*done; ++i) {
+          pv1::HeartbeatRequest beat;
+          beat.set_session_id(sessions[i]);
+          pv1::HeartbeatResponse response;
+          stub->Heartbeat(CallWith(agent_tokens[i]).get(), beat, &response);
+        }
+        for (int i = 0; i < 50 && !*done; ++i) absl::SleepFor(absl::Milliseconds(100));
+      }
+    });
+  }
 
   void Setup(int agents, int max_concurrent = 100) {
     auto admin_stub = rv1::RoutingAdminService::NewStub(router.channel);
@@ -88,6 +106,7 @@ struct Bench {
       pv1::LoginRequest login;
       pv1::LoginResponse logged_in;
       presence_stub->Login(CallWith(agent_tokens.back()).get(), login, &logged_in);
+      sessions.push_back(logged_in.session_id());
       pv1::SetStatusRequest online;
       online.set_status(kefu::common::v1::AGENT_STATUS_ONLINE);
       pv1::SetStatusResponse status;
@@ -136,6 +155,7 @@ int Acd50(int seconds_per_rate) {
     std::multimap<Clock::time_point, std::pair<std::string, std::string>> releases;
   } shared;
   std::atomic<bool> done{false};
+  std::thread heartbeats = bench.StartHeartbeats(&done);
   const std::string stream = kefu::events::StreamKey(bench.tenant);
 
   // Agent desktops: follow the stream; accept each offer at once, release 200 ms later.
@@ -258,6 +278,7 @@ int Acd50(int seconds_per_rate) {
   done = true;
   follower.join();
   releaser.join();
+  heartbeats.join();
   return 0;
 }
 
@@ -276,6 +297,8 @@ int main(int argc, char** argv) {
 
   Bench bench;
   bench.Setup(agents);
+  std::atomic<bool> stop_heartbeats{false};
+  std::thread heartbeats = bench.StartHeartbeats(&stop_heartbeats);
 
   // Floor 1: a Redis round trip.
   kefu::redis::PoolOptions options;
@@ -354,6 +377,8 @@ int main(int argc, char** argv) {
   const double rps = routed.load() / static_cast<double>(seconds);
   std::printf("saturation (%d threads): routed_per_s=%.0f (each: enqueue + accept + release)\n",
               threads, rps);
+  stop_heartbeats = true;
+  heartbeats.join();
   const double ratio = p50 / std::max(1.0, Percentile(grpc_rtt, 0.5));
   std::printf("route_bench p50_us=%.0f p99_us=%.0f rps=%.0f ratio=%.2f\n", p50, p99, rps, ratio);
   return 0;
