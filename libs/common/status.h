@@ -12,6 +12,13 @@ namespace kefu {
 grpc::Status ToGrpcStatus(const absl::Status& status);
 absl::Status FromGrpcStatus(const grpc::Status& status);
 
+// Runs a handler body `fn` (returning absl::Status) and maps its status for gRPC:
+//   return HandleRpc([&]() -> absl::Status { ...; return absl::OkStatus(); });
+template <typename Fn>
+grpc::Status HandleRpc(Fn&& fn) {
+  return ToGrpcStatus(fn());
+}
+
 // INVALID_ARGUMENT whose message starts with the field name, as the API promises:
 // "queue_id: unknown queue \"vip\"".
 absl::Status InvalidField(absl::string_view field, absl::string_view problem);

@@ -28,6 +28,16 @@ absl::Status ValidateTenantId(absl::string_view tenant_id) {
   return absl::OkStatus();
 }
 
+absl::StatusOr<std::vector<std::string>> ListTenants(redis::Connection& conn) {
+  auto reply = conn.Command({"SMEMBERS", kTenantsKey});
+  if (!reply.ok()) return reply.status();
+  std::vector<std::string> tenants;
+  for (size_t i = 0; i < (*reply)->elements; ++i) {
+    tenants.emplace_back(redis::ReplyString(*(*reply)->element[i]));
+  }
+  return tenants;
+}
+
 std::string TenantKey(absl::string_view tenant_id, absl::string_view suffix) {
   return absl::StrCat("kefu:{t:", tenant_id, "}:", suffix);
 }
@@ -102,11 +112,10 @@ absl::Status Consumer::EnsureConnected() {
 }
 
 absl::Status Consumer::RefreshTenants() {
-  auto reply = conn_->Command({"SMEMBERS", kTenantsKey});
-  if (!reply.ok()) return reply.status();
+  auto tenants = ListTenants(*conn_);
+  if (!tenants.ok()) return tenants.status();
   std::vector<std::string> streams;
-  for (size_t i = 0; i < (*reply)->elements; ++i) {
-    absl::string_view tenant = redis::ReplyString(*(*reply)->element[i]);
+  for (const std::string& tenant : *tenants) {
     if (!ValidateTenantId(tenant).ok()) continue;
     std::string key = StreamKey(tenant);
     // From the start of the stream: events published before the group existed count.

@@ -32,6 +32,8 @@ inline constexpr int64_t kDefaultMaxLen = 1'000'000;
 
 // Tenant ids go into key names: 1-64 of [a-z0-9_-].
 absl::Status ValidateTenantId(absl::string_view tenant_id);
+// Tenants registered in kefu:tenants (every tenant that has published an event).
+absl::StatusOr<std::vector<std::string>> ListTenants(redis::Connection& conn);
 // "kefu:{t:<tenant>}:" + suffix: the hash tag keeps one tenant's keys in one slot.
 std::string TenantKey(absl::string_view tenant_id, absl::string_view suffix);
 std::string StreamKey(absl::string_view tenant_id);

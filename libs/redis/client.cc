@@ -54,6 +54,20 @@ absl::string_view ReplyString(const redisReply& reply) {
 
 bool ReplyIsNil(const redisReply& reply) { return reply.type == REDIS_REPLY_NIL; }
 
+int64_t ReplyInt(const redisReply* reply) {
+  if (reply == nullptr) return 0;
+  if (reply->type == REDIS_REPLY_INTEGER) return reply->integer;
+  int64_t value = 0;
+  (void)absl::SimpleAtoi(ReplyString(*reply), &value);
+  return value;
+}
+
+std::string ReplyText(const redisReply* reply) {
+  if (reply == nullptr) return "";
+  if (reply->type == REDIS_REPLY_INTEGER) return std::to_string(reply->integer);
+  return std::string(ReplyString(*reply));
+}
+
 absl::Status StatusFromErrorReply(absl::string_view message) {
   struct Prefix {
     absl::string_view name;

@@ -35,6 +35,10 @@ using Reply = std::unique_ptr<redisReply, ReplyDeleter>;
 // Reply accessors; each checks the reply type.
 absl::string_view ReplyString(const redisReply& reply);  // STRING or STATUS, else ""
 bool ReplyIsNil(const redisReply& reply);
+// Lenient readers for script and HMGET results: an INTEGER, or a STRING holding one; 0 / ""
+// for nil, absent (nullptr) or anything else.
+int64_t ReplyInt(const redisReply* reply);
+std::string ReplyText(const redisReply* reply);
 
 // Turns an error reply into a status. Lua scripts report domain errors as
 // redis.error_reply("NOT_FOUND contact c-1 ..."): a leading canonical code name picks

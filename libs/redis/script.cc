@@ -6,6 +6,12 @@
 
 namespace kefu::redis {
 
+std::string Script::Concat(const std::vector<EmbeddedFile>& files) {
+  std::string source;
+  for (const EmbeddedFile& file : files) absl::StrAppend(&source, file.content, "\n");
+  return source;
+}
+
 absl::StatusOr<std::string> Script::Load(Connection& conn) {
   auto reply = conn.Command({"SCRIPT", "LOAD", source_});
   if (!reply.ok()) {

@@ -7,6 +7,7 @@
 
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
+#include "libs/common/embedded.h"
 #include "libs/redis/client.h"
 
 namespace kefu::redis {
@@ -19,6 +20,9 @@ class Script final {
  public:
   Script(std::string name, std::string source)
       : name_(std::move(name)), source_(std::move(source)) {}
+  // A script made of embedded files in order (libs/redis/lua/proto.lua first, then the
+  // script that uses its helpers), as kefu_embed_files() compiled them in.
+  static std::string Concat(const std::vector<EmbeddedFile>& files);
 
   absl::StatusOr<Reply> Run(Connection& conn, const std::vector<absl::string_view>& keys,
                             const std::vector<absl::string_view>& args);

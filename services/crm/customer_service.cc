@@ -19,11 +19,6 @@ using kefu::common::v1::ROLE_AGENT;
 using kefu::common::v1::ROLE_SERVICE;
 using kefu::common::v1::ROLE_SUPERVISOR;
 
-template <typename Fn>
-grpc::Status Serve(Fn&& fn) {
-  return ToGrpcStatus(fn());
-}
-
 // Enum fields of a card that no RPC may carry unknown values in.
 absl::Status CheckCardEnums(const v1::Customer& card) {
   KEFU_RETURN_IF_ERROR(
@@ -36,7 +31,7 @@ absl::Status CheckCardEnums(const v1::Customer& card) {
 grpc::Status CustomerServiceImpl::IdentifyCustomer(grpc::ServerContext* context,
                                                    const v1::IdentifyCustomerRequest* request,
                                                    v1::IdentifyCustomerResponse* response) {
-  return Serve([&]() -> absl::Status {
+  return HandleRpc([&]() -> absl::Status {
     KEFU_ASSIGN_OR_RETURN(auto caller, auth_->Require(*context, {ROLE_SERVICE, ROLE_ADMIN,
                                                                  ROLE_SUPERVISOR, ROLE_AGENT}));
     KEFU_ASSIGN_OR_RETURN(std::string tenant, auth::ActingTenant(caller, request->tenant_id()));
@@ -60,7 +55,7 @@ grpc::Status CustomerServiceImpl::IdentifyCustomer(grpc::ServerContext* context,
 grpc::Status CustomerServiceImpl::GetCustomer(grpc::ServerContext* context,
                                               const v1::GetCustomerRequest* request,
                                               v1::GetCustomerResponse* response) {
-  return Serve([&]() -> absl::Status {
+  return HandleRpc([&]() -> absl::Status {
     KEFU_ASSIGN_OR_RETURN(auto caller, auth_->Require(*context, {ROLE_ADMIN, ROLE_SUPERVISOR,
                                                                  ROLE_AGENT, ROLE_SERVICE}));
     KEFU_ASSIGN_OR_RETURN(std::string tenant, auth::ActingTenant(caller, request->tenant_id()));
@@ -74,7 +69,7 @@ grpc::Status CustomerServiceImpl::GetCustomer(grpc::ServerContext* context,
 grpc::Status CustomerServiceImpl::CreateCustomer(grpc::ServerContext* context,
                                                  const v1::CreateCustomerRequest* request,
                                                  v1::CreateCustomerResponse* response) {
-  return Serve([&]() -> absl::Status {
+  return HandleRpc([&]() -> absl::Status {
     KEFU_ASSIGN_OR_RETURN(auto caller, auth_->Require(*context, {ROLE_ADMIN, ROLE_SUPERVISOR,
                                                                  ROLE_AGENT, ROLE_SERVICE}));
     KEFU_ASSIGN_OR_RETURN(std::string tenant, rpc::TokenTenant(caller, "CreateCustomer"));
@@ -102,7 +97,7 @@ grpc::Status CustomerServiceImpl::CreateCustomer(grpc::ServerContext* context,
 grpc::Status CustomerServiceImpl::UpdateCustomer(grpc::ServerContext* context,
                                                  const v1::UpdateCustomerRequest* request,
                                                  v1::UpdateCustomerResponse* response) {
-  return Serve([&]() -> absl::Status {
+  return HandleRpc([&]() -> absl::Status {
     KEFU_ASSIGN_OR_RETURN(auto caller, auth_->Require(*context, {ROLE_ADMIN, ROLE_SUPERVISOR,
                                                                  ROLE_AGENT, ROLE_SERVICE}));
     KEFU_ASSIGN_OR_RETURN(std::string tenant, rpc::TokenTenant(caller, "UpdateCustomer"));
@@ -124,7 +119,7 @@ grpc::Status CustomerServiceImpl::UpdateCustomer(grpc::ServerContext* context,
 grpc::Status CustomerServiceImpl::ListCustomers(grpc::ServerContext* context,
                                                 const v1::ListCustomersRequest* request,
                                                 v1::ListCustomersResponse* response) {
-  return Serve([&]() -> absl::Status {
+  return HandleRpc([&]() -> absl::Status {
     KEFU_ASSIGN_OR_RETURN(auto caller, auth_->Require(*context, {ROLE_ADMIN, ROLE_SUPERVISOR,
                                                                  ROLE_AGENT, ROLE_SERVICE}));
     KEFU_ASSIGN_OR_RETURN(std::string tenant, rpc::TokenTenant(caller, "ListCustomers"));
@@ -148,7 +143,7 @@ grpc::Status CustomerServiceImpl::ListCustomers(grpc::ServerContext* context,
 grpc::Status CustomerServiceImpl::SearchCustomers(grpc::ServerContext* context,
                                                   const v1::SearchCustomersRequest* request,
                                                   v1::SearchCustomersResponse* response) {
-  return Serve([&]() -> absl::Status {
+  return HandleRpc([&]() -> absl::Status {
     KEFU_ASSIGN_OR_RETURN(auto caller, auth_->Require(*context, {ROLE_ADMIN, ROLE_SUPERVISOR,
                                                                  ROLE_AGENT, ROLE_SERVICE}));
     KEFU_ASSIGN_OR_RETURN(std::string tenant, rpc::TokenTenant(caller, "SearchCustomers"));
@@ -167,7 +162,7 @@ grpc::Status CustomerServiceImpl::SearchCustomers(grpc::ServerContext* context,
 grpc::Status CustomerServiceImpl::SetTier(grpc::ServerContext* context,
                                           const v1::SetTierRequest* request,
                                           v1::SetTierResponse* response) {
-  return Serve([&]() -> absl::Status {
+  return HandleRpc([&]() -> absl::Status {
     KEFU_ASSIGN_OR_RETURN(auto caller, auth_->Require(*context, {ROLE_ADMIN, ROLE_SUPERVISOR}));
     KEFU_ASSIGN_OR_RETURN(std::string tenant, rpc::TokenTenant(caller, "SetTier"));
     KEFU_RETURN_IF_ERROR(CheckId("customer_id", request->customer_id()));
@@ -188,7 +183,7 @@ grpc::Status CustomerServiceImpl::SetTier(grpc::ServerContext* context,
 grpc::Status CustomerServiceImpl::GetTierRules(grpc::ServerContext* context,
                                                const v1::GetTierRulesRequest* request,
                                                v1::GetTierRulesResponse* response) {
-  return Serve([&]() -> absl::Status {
+  return HandleRpc([&]() -> absl::Status {
     KEFU_ASSIGN_OR_RETURN(auto caller, auth_->Require(*context, {ROLE_ADMIN, ROLE_SUPERVISOR,
                                                                  ROLE_AGENT, ROLE_SERVICE}));
     KEFU_ASSIGN_OR_RETURN(std::string tenant, rpc::TokenTenant(caller, "GetTierRules"));
@@ -201,7 +196,7 @@ grpc::Status CustomerServiceImpl::GetTierRules(grpc::ServerContext* context,
 grpc::Status CustomerServiceImpl::SetTierRules(grpc::ServerContext* context,
                                                const v1::SetTierRulesRequest* request,
                                                v1::SetTierRulesResponse* response) {
-  return Serve([&]() -> absl::Status {
+  return HandleRpc([&]() -> absl::Status {
     KEFU_ASSIGN_OR_RETURN(auto caller, auth_->Require(*context, {ROLE_ADMIN}));
     KEFU_ASSIGN_OR_RETURN(std::string tenant, rpc::TokenTenant(caller, "SetTierRules"));
     std::vector<v1::TierRule> rules(request->rules().begin(), request->rules().end());
@@ -219,7 +214,7 @@ grpc::Status CustomerServiceImpl::SetTierRules(grpc::ServerContext* context,
 grpc::Status CustomerServiceImpl::GetRegistrationForm(grpc::ServerContext* context,
                                                       const v1::GetRegistrationFormRequest* request,
                                                       v1::GetRegistrationFormResponse* response) {
-  return Serve([&]() -> absl::Status {
+  return HandleRpc([&]() -> absl::Status {
     KEFU_ASSIGN_OR_RETURN(auto caller, auth_->Require(*context, {ROLE_SERVICE, ROLE_ADMIN,
                                                                  ROLE_SUPERVISOR, ROLE_AGENT}));
     KEFU_ASSIGN_OR_RETURN(std::string tenant, auth::ActingTenant(caller, request->tenant_id()));
@@ -234,7 +229,7 @@ grpc::Status CustomerServiceImpl::GetRegistrationForm(grpc::ServerContext* conte
 grpc::Status CustomerServiceImpl::SetRegistrationForm(grpc::ServerContext* context,
                                                       const v1::SetRegistrationFormRequest* request,
                                                       v1::SetRegistrationFormResponse* response) {
-  return Serve([&]() -> absl::Status {
+  return HandleRpc([&]() -> absl::Status {
     KEFU_ASSIGN_OR_RETURN(auto caller, auth_->Require(*context, {ROLE_ADMIN}));
     KEFU_ASSIGN_OR_RETURN(std::string tenant, rpc::TokenTenant(caller, "SetRegistrationForm"));
     if (!request->has_form()) return InvalidField("form", "required");
@@ -252,7 +247,7 @@ grpc::Status CustomerServiceImpl::SetRegistrationForm(grpc::ServerContext* conte
 grpc::Status CustomerServiceImpl::SubmitRegistration(grpc::ServerContext* context,
                                                      const v1::SubmitRegistrationRequest* request,
                                                      v1::SubmitRegistrationResponse* response) {
-  return Serve([&]() -> absl::Status {
+  return HandleRpc([&]() -> absl::Status {
     KEFU_ASSIGN_OR_RETURN(auto caller, auth_->Require(*context, {ROLE_SERVICE, ROLE_ADMIN,
                                                                  ROLE_SUPERVISOR, ROLE_AGENT}));
     KEFU_ASSIGN_OR_RETURN(std::string tenant, auth::ActingTenant(caller, request->tenant_id()));
@@ -293,7 +288,7 @@ grpc::Status CustomerServiceImpl::SubmitRegistration(grpc::ServerContext* contex
 grpc::Status CustomerServiceImpl::BindExclusiveAgent(grpc::ServerContext* context,
                                                      const v1::BindExclusiveAgentRequest* request,
                                                      v1::BindExclusiveAgentResponse* response) {
-  return Serve([&]() -> absl::Status {
+  return HandleRpc([&]() -> absl::Status {
     KEFU_ASSIGN_OR_RETURN(auto caller,
                           auth_->Require(*context, {ROLE_SERVICE, ROLE_ADMIN, ROLE_SUPERVISOR}));
     KEFU_ASSIGN_OR_RETURN(std::string tenant, auth::ActingTenant(caller, request->tenant_id()));

@@ -22,11 +22,6 @@ using kefu::common::v1::ROLE_SUPERVISOR;
 constexpr int kMaxScore = 5;
 constexpr size_t kMaxCommentChars = 1000;
 
-template <typename Fn>
-grpc::Status Serve(Fn&& fn) {
-  return ToGrpcStatus(fn());
-}
-
 bool IsAgent(const auth::Claims& caller) { return caller.role == ROLE_AGENT; }
 
 // Each value of a repeated enum field must be a known, non-zero value.
@@ -107,7 +102,7 @@ absl::StatusOr<v1::ContactPlan> RecordServiceImpl::OwnedPlan(const auth::Claims&
 grpc::Status RecordServiceImpl::GetDialog(grpc::ServerContext* context,
                                           const v1::GetDialogRequest* request,
                                           v1::GetDialogResponse* response) {
-  return Serve([&]() -> absl::Status {
+  return HandleRpc([&]() -> absl::Status {
     KEFU_ASSIGN_OR_RETURN(auto caller, auth_->Require(*context, {ROLE_ADMIN, ROLE_SUPERVISOR,
                                                                  ROLE_AGENT, ROLE_SERVICE}));
     KEFU_ASSIGN_OR_RETURN(std::string tenant, rpc::TokenTenant(caller, "GetDialog"));
@@ -121,7 +116,7 @@ grpc::Status RecordServiceImpl::GetDialog(grpc::ServerContext* context,
 grpc::Status RecordServiceImpl::GetTranscript(grpc::ServerContext* context,
                                               const v1::GetTranscriptRequest* request,
                                               v1::GetTranscriptResponse* response) {
-  return Serve([&]() -> absl::Status {
+  return HandleRpc([&]() -> absl::Status {
     KEFU_ASSIGN_OR_RETURN(auto caller, auth_->Require(*context, {ROLE_ADMIN, ROLE_SUPERVISOR,
                                                                  ROLE_AGENT, ROLE_SERVICE}));
     KEFU_ASSIGN_OR_RETURN(std::string tenant, auth::ActingTenant(caller, request->tenant_id()));
@@ -140,7 +135,7 @@ grpc::Status RecordServiceImpl::GetTranscript(grpc::ServerContext* context,
 grpc::Status RecordServiceImpl::SearchDialogs(grpc::ServerContext* context,
                                               const v1::SearchDialogsRequest* request,
                                               v1::SearchDialogsResponse* response) {
-  return Serve([&]() -> absl::Status {
+  return HandleRpc([&]() -> absl::Status {
     KEFU_ASSIGN_OR_RETURN(auto caller, auth_->Require(*context, {ROLE_ADMIN, ROLE_SUPERVISOR,
                                                                  ROLE_AGENT, ROLE_SERVICE}));
     KEFU_ASSIGN_OR_RETURN(std::string tenant, rpc::TokenTenant(caller, "SearchDialogs"));
@@ -196,7 +191,7 @@ grpc::Status RecordServiceImpl::SearchDialogs(grpc::ServerContext* context,
 grpc::Status RecordServiceImpl::CreateOfflineMessage(grpc::ServerContext* context,
                                                      const v1::CreateOfflineMessageRequest* request,
                                                      v1::CreateOfflineMessageResponse* response) {
-  return Serve([&]() -> absl::Status {
+  return HandleRpc([&]() -> absl::Status {
     KEFU_ASSIGN_OR_RETURN(auto caller, auth_->Require(*context, {ROLE_SERVICE, ROLE_ADMIN,
                                                                  ROLE_SUPERVISOR, ROLE_AGENT}));
     KEFU_ASSIGN_OR_RETURN(std::string tenant, auth::ActingTenant(caller, request->tenant_id()));
@@ -241,7 +236,7 @@ grpc::Status RecordServiceImpl::CreateOfflineMessage(grpc::ServerContext* contex
 grpc::Status RecordServiceImpl::GetOfflineMessage(grpc::ServerContext* context,
                                                   const v1::GetOfflineMessageRequest* request,
                                                   v1::GetOfflineMessageResponse* response) {
-  return Serve([&]() -> absl::Status {
+  return HandleRpc([&]() -> absl::Status {
     KEFU_ASSIGN_OR_RETURN(auto caller, auth_->Require(*context, {ROLE_ADMIN, ROLE_SUPERVISOR,
                                                                  ROLE_AGENT, ROLE_SERVICE}));
     KEFU_ASSIGN_OR_RETURN(std::string tenant, rpc::TokenTenant(caller, "GetOfflineMessage"));
@@ -255,7 +250,7 @@ grpc::Status RecordServiceImpl::GetOfflineMessage(grpc::ServerContext* context,
 grpc::Status RecordServiceImpl::ListOfflineMessages(grpc::ServerContext* context,
                                                     const v1::ListOfflineMessagesRequest* request,
                                                     v1::ListOfflineMessagesResponse* response) {
-  return Serve([&]() -> absl::Status {
+  return HandleRpc([&]() -> absl::Status {
     KEFU_ASSIGN_OR_RETURN(auto caller, auth_->Require(*context, {ROLE_ADMIN, ROLE_SUPERVISOR,
                                                                  ROLE_AGENT, ROLE_SERVICE}));
     KEFU_ASSIGN_OR_RETURN(std::string tenant, rpc::TokenTenant(caller, "ListOfflineMessages"));
@@ -282,7 +277,7 @@ grpc::Status RecordServiceImpl::ListOfflineMessages(grpc::ServerContext* context
 grpc::Status RecordServiceImpl::ReplyOfflineMessage(grpc::ServerContext* context,
                                                     const v1::ReplyOfflineMessageRequest* request,
                                                     v1::ReplyOfflineMessageResponse* response) {
-  return Serve([&]() -> absl::Status {
+  return HandleRpc([&]() -> absl::Status {
     KEFU_ASSIGN_OR_RETURN(auto caller,
                           auth_->Require(*context, {ROLE_ADMIN, ROLE_SUPERVISOR, ROLE_AGENT}));
     KEFU_ASSIGN_OR_RETURN(std::string tenant, rpc::TokenTenant(caller, "ReplyOfflineMessage"));
@@ -311,7 +306,7 @@ grpc::Status RecordServiceImpl::ReplyOfflineMessage(grpc::ServerContext* context
 grpc::Status RecordServiceImpl::RateDialog(grpc::ServerContext* context,
                                            const v1::RateDialogRequest* request,
                                            v1::RateDialogResponse* response) {
-  return Serve([&]() -> absl::Status {
+  return HandleRpc([&]() -> absl::Status {
     KEFU_ASSIGN_OR_RETURN(auto caller,
                           auth_->Require(*context, {ROLE_SERVICE, ROLE_ADMIN, ROLE_SUPERVISOR}));
     KEFU_ASSIGN_OR_RETURN(std::string tenant, auth::ActingTenant(caller, request->tenant_id()));
@@ -339,7 +334,7 @@ grpc::Status RecordServiceImpl::RateDialog(grpc::ServerContext* context,
 grpc::Status RecordServiceImpl::ListRatings(grpc::ServerContext* context,
                                             const v1::ListRatingsRequest* request,
                                             v1::ListRatingsResponse* response) {
-  return Serve([&]() -> absl::Status {
+  return HandleRpc([&]() -> absl::Status {
     KEFU_ASSIGN_OR_RETURN(auto caller, auth_->Require(*context, {ROLE_ADMIN, ROLE_SUPERVISOR,
                                                                  ROLE_AGENT, ROLE_SERVICE}));
     KEFU_ASSIGN_OR_RETURN(std::string tenant, rpc::TokenTenant(caller, "ListRatings"));
@@ -363,7 +358,7 @@ grpc::Status RecordServiceImpl::ListRatings(grpc::ServerContext* context,
 grpc::Status RecordServiceImpl::CreateContactPlan(grpc::ServerContext* context,
                                                   const v1::CreateContactPlanRequest* request,
                                                   v1::CreateContactPlanResponse* response) {
-  return Serve([&]() -> absl::Status {
+  return HandleRpc([&]() -> absl::Status {
     KEFU_ASSIGN_OR_RETURN(auto caller, auth_->Require(*context, {ROLE_ADMIN, ROLE_SUPERVISOR,
                                                                  ROLE_AGENT, ROLE_SERVICE}));
     KEFU_ASSIGN_OR_RETURN(std::string tenant, rpc::TokenTenant(caller, "CreateContactPlan"));
@@ -404,7 +399,7 @@ grpc::Status RecordServiceImpl::CreateContactPlan(grpc::ServerContext* context,
 grpc::Status RecordServiceImpl::UpdateContactPlan(grpc::ServerContext* context,
                                                   const v1::UpdateContactPlanRequest* request,
                                                   v1::UpdateContactPlanResponse* response) {
-  return Serve([&]() -> absl::Status {
+  return HandleRpc([&]() -> absl::Status {
     KEFU_ASSIGN_OR_RETURN(auto caller, auth_->Require(*context, {ROLE_ADMIN, ROLE_SUPERVISOR,
                                                                  ROLE_AGENT, ROLE_SERVICE}));
     KEFU_ASSIGN_OR_RETURN(std::string tenant, rpc::TokenTenant(caller, "UpdateContactPlan"));
@@ -448,7 +443,7 @@ grpc::Status RecordServiceImpl::UpdateContactPlan(grpc::ServerContext* context,
 grpc::Status RecordServiceImpl::DeleteContactPlan(grpc::ServerContext* context,
                                                   const v1::DeleteContactPlanRequest* request,
                                                   v1::DeleteContactPlanResponse* response) {
-  return Serve([&]() -> absl::Status {
+  return HandleRpc([&]() -> absl::Status {
     KEFU_ASSIGN_OR_RETURN(auto caller, auth_->Require(*context, {ROLE_ADMIN, ROLE_SUPERVISOR,
                                                                  ROLE_AGENT, ROLE_SERVICE}));
     KEFU_ASSIGN_OR_RETURN(std::string tenant, rpc::TokenTenant(caller, "DeleteContactPlan"));
@@ -467,7 +462,7 @@ grpc::Status RecordServiceImpl::DeleteContactPlan(grpc::ServerContext* context,
 grpc::Status RecordServiceImpl::ListContactPlans(grpc::ServerContext* context,
                                                  const v1::ListContactPlansRequest* request,
                                                  v1::ListContactPlansResponse* response) {
-  return Serve([&]() -> absl::Status {
+  return HandleRpc([&]() -> absl::Status {
     KEFU_ASSIGN_OR_RETURN(auto caller, auth_->Require(*context, {ROLE_ADMIN, ROLE_SUPERVISOR,
                                                                  ROLE_AGENT, ROLE_SERVICE}));
     KEFU_ASSIGN_OR_RETURN(std::string tenant, rpc::TokenTenant(caller, "ListContactPlans"));
@@ -492,7 +487,7 @@ grpc::Status RecordServiceImpl::ListContactPlans(grpc::ServerContext* context,
 grpc::Status RecordServiceImpl::GetVisitor(grpc::ServerContext* context,
                                            const v1::GetVisitorRequest* request,
                                            v1::GetVisitorResponse* response) {
-  return Serve([&]() -> absl::Status {
+  return HandleRpc([&]() -> absl::Status {
     KEFU_ASSIGN_OR_RETURN(auto caller, auth_->Require(*context, {ROLE_SERVICE, ROLE_ADMIN,
                                                                  ROLE_SUPERVISOR, ROLE_AGENT}));
     KEFU_ASSIGN_OR_RETURN(std::string tenant, auth::ActingTenant(caller, request->tenant_id()));
@@ -506,7 +501,7 @@ grpc::Status RecordServiceImpl::GetVisitor(grpc::ServerContext* context,
 grpc::Status RecordServiceImpl::ListVisits(grpc::ServerContext* context,
                                            const v1::ListVisitsRequest* request,
                                            v1::ListVisitsResponse* response) {
-  return Serve([&]() -> absl::Status {
+  return HandleRpc([&]() -> absl::Status {
     KEFU_ASSIGN_OR_RETURN(auto caller, auth_->Require(*context, {ROLE_SERVICE, ROLE_ADMIN,
                                                                  ROLE_SUPERVISOR, ROLE_AGENT}));
     KEFU_ASSIGN_OR_RETURN(std::string tenant, auth::ActingTenant(caller, request->tenant_id()));
@@ -525,7 +520,7 @@ grpc::Status RecordServiceImpl::ListVisits(grpc::ServerContext* context,
 grpc::Status RecordServiceImpl::UploadFile(grpc::ServerContext* context,
                                            grpc::ServerReader<v1::UploadFileRequest>* reader,
                                            v1::UploadFileResponse* response) {
-  return Serve([&]() -> absl::Status {
+  return HandleRpc([&]() -> absl::Status {
     KEFU_RETURN_IF_ERROR(
         auth_->Require(*context, {ROLE_SERVICE, ROLE_ADMIN, ROLE_SUPERVISOR, ROLE_AGENT}).status());
     return absl::UnimplementedError(
@@ -536,7 +531,7 @@ grpc::Status RecordServiceImpl::UploadFile(grpc::ServerContext* context,
 grpc::Status RecordServiceImpl::DownloadFile(grpc::ServerContext* context,
                                              const v1::DownloadFileRequest* request,
                                              grpc::ServerWriter<v1::DownloadFileResponse>* writer) {
-  return Serve([&]() -> absl::Status {
+  return HandleRpc([&]() -> absl::Status {
     KEFU_RETURN_IF_ERROR(
         auth_->Require(*context, {ROLE_SERVICE, ROLE_ADMIN, ROLE_SUPERVISOR, ROLE_AGENT}).status());
     return absl::UnimplementedError(

@@ -25,10 +25,6 @@ constexpr int kDefaultPageSize = 50;
 constexpr int kMaxPageSize = 200;
 
 // Runs `fn`, which returns absl::Status, and maps its status for gRPC.
-template <typename Fn>
-grpc::Status Handle(Fn&& fn) {
-  return ToGrpcStatus(fn());
-}
 
 google::protobuf::Timestamp ToProto(absl::Time t) {
   return TimeUtil::SecondsToTimestamp(absl::ToUnixSeconds(t));
@@ -86,7 +82,7 @@ absl::StatusOr<v1::TokenPair> AuthServiceImpl::IssuePair(const v1::User& user) {
 
 grpc::Status AuthServiceImpl::Login(grpc::ServerContext*, const v1::LoginRequest* request,
                                     v1::LoginResponse* response) {
-  return Handle([&]() -> absl::Status {
+  return HandleRpc([&]() -> absl::Status {
     if (request->tenant_id().empty()) return InvalidField("tenant_id", "required");
     if (request->username().empty()) return InvalidField("username", "required");
     if (request->password().empty()) return InvalidField("password", "required");
@@ -119,7 +115,7 @@ grpc::Status AuthServiceImpl::Login(grpc::ServerContext*, const v1::LoginRequest
 
 grpc::Status AuthServiceImpl::Refresh(grpc::ServerContext*, const v1::RefreshRequest* request,
                                       v1::RefreshResponse* response) {
-  return Handle([&]() -> absl::Status {
+  return HandleRpc([&]() -> absl::Status {
     if (request->refresh_token().empty()) return InvalidField("refresh_token", "required");
     auto claims = codec_->Verify(request->refresh_token(), absl::Now());
     if (!claims.ok()) return claims.status();
@@ -138,7 +134,7 @@ grpc::Status AuthServiceImpl::Refresh(grpc::ServerContext*, const v1::RefreshReq
 grpc::Status AuthServiceImpl::RevokeToken(grpc::ServerContext*,
                                           const v1::RevokeTokenRequest* request,
                                           v1::RevokeTokenResponse*) {
-  return Handle([&]() -> absl::Status {
+  return HandleRpc([&]() -> absl::Status {
     if (request->refresh_token().empty()) return InvalidField("refresh_token", "required");
     auto claims = codec_->Verify(request->refresh_token(), absl::Now());
     if (!claims.ok() || claims->kind != "refresh") return absl::OkStatus();  // nothing to revoke
@@ -151,7 +147,7 @@ grpc::Status AuthServiceImpl::RevokeToken(grpc::ServerContext*,
 grpc::Status AuthServiceImpl::CreateTenant(grpc::ServerContext* context,
                                            const v1::CreateTenantRequest* request,
                                            v1::CreateTenantResponse* response) {
-  return Handle([&]() -> absl::Status {
+  return HandleRpc([&]() -> absl::Status {
     KEFU_ASSIGN_OR_RETURN(auth::Claims caller, authenticator_->Require(*context, {ROLE_SERVICE}));
     if (!caller.platform()) {
       return absl::PermissionDeniedError(
@@ -211,7 +207,7 @@ grpc::Status AuthServiceImpl::CreateTenant(grpc::ServerContext* context,
 grpc::Status AuthServiceImpl::GetTenant(grpc::ServerContext* context,
                                         const v1::GetTenantRequest* request,
                                         v1::GetTenantResponse* response) {
-  return Handle([&]() -> absl::Status {
+  return HandleRpc([&]() -> absl::Status {
     KEFU_ASSIGN_OR_RETURN(
         auth::Claims caller,
         authenticator_->Require(*context, {ROLE_ADMIN, ROLE_SUPERVISOR, ROLE_AGENT, ROLE_SERVICE}));
@@ -224,7 +220,7 @@ grpc::Status AuthServiceImpl::GetTenant(grpc::ServerContext* context,
 grpc::Status AuthServiceImpl::UpdateTenantSettings(grpc::ServerContext* context,
                                                    const v1::UpdateTenantSettingsRequest* request,
                                                    v1::UpdateTenantSettingsResponse* response) {
-  return Handle([&]() -> absl::Status {
+  return HandleRpc([&]() -> absl::Status {
     KEFU_ASSIGN_OR_RETURN(auth::Claims caller, authenticator_->Require(*context, {ROLE_ADMIN}));
     static const std::set<std::string> kPaths = {"time_zone",
                                                  "default_language",
@@ -256,7 +252,7 @@ grpc::Status AuthServiceImpl::UpdateTenantSettings(grpc::ServerContext* context,
 grpc::Status AuthServiceImpl::CreateUser(grpc::ServerContext* context,
                                          const v1::CreateUserRequest* request,
                                          v1::CreateUserResponse* response) {
-  return Handle([&]() -> absl::Status {
+  return HandleRpc([&]() -> absl::Status {
     KEFU_ASSIGN_OR_RETURN(auth::Claims caller, authenticator_->Require(*context, {ROLE_ADMIN}));
     KEFU_RETURN_IF_ERROR(ValidateUsername("username", request->username()));
     KEFU_RETURN_IF_ERROR(ValidateText("display_name", request->display_name(), 100, false));
@@ -291,7 +287,7 @@ grpc::Status AuthServiceImpl::CreateUser(grpc::ServerContext* context,
 grpc::Status AuthServiceImpl::GetUser(grpc::ServerContext* context,
                                       const v1::GetUserRequest* request,
                                       v1::GetUserResponse* response) {
-  return Handle([&]() -> absl::Status {
+  return HandleRpc([&]() -> absl::Status {
     KEFU_ASSIGN_OR_RETURN(
         auth::Claims caller,
         authenticator_->Require(*context, {ROLE_ADMIN, ROLE_SUPERVISOR, ROLE_AGENT, ROLE_SERVICE}));
@@ -309,7 +305,7 @@ grpc::Status AuthServiceImpl::GetUser(grpc::ServerContext* context,
 grpc::Status AuthServiceImpl::ListUsers(grpc::ServerContext* context,
                                         const v1::ListUsersRequest* request,
                                         v1::ListUsersResponse* response) {
-  return Handle([&]() -> absl::Status {
+  return HandleRpc([&]() -> absl::Status {
     KEFU_ASSIGN_OR_RETURN(auth::Claims caller,
                           authenticator_->Require(*context, {ROLE_ADMIN, ROLE_SUPERVISOR}));
     if (!kefu::common::v1::Role_IsValid(request->role())) {
@@ -331,7 +327,7 @@ grpc::Status AuthServiceImpl::ListUsers(grpc::ServerContext* context,
 grpc::Status AuthServiceImpl::UpdateUser(grpc::ServerContext* context,
                                          const v1::UpdateUserRequest* request,
                                          v1::UpdateUserResponse* response) {
-  return Handle([&]() -> absl::Status {
+  return HandleRpc([&]() -> absl::Status {
     KEFU_ASSIGN_OR_RETURN(auth::Claims caller, authenticator_->Require(*context, {ROLE_ADMIN}));
     const v1::User& user = request->user();
     if (user.user_id().empty()) return InvalidField("user.user_id", "required");
@@ -382,7 +378,7 @@ grpc::Status AuthServiceImpl::EnableUser(grpc::ServerContext* context,
 grpc::Status AuthServiceImpl::ChangePassword(grpc::ServerContext* context,
                                              const v1::ChangePasswordRequest* request,
                                              v1::ChangePasswordResponse*) {
-  return Handle([&]() -> absl::Status {
+  return HandleRpc([&]() -> absl::Status {
     KEFU_ASSIGN_OR_RETURN(
         auth::Claims caller,
         authenticator_->Require(*context, {ROLE_ADMIN, ROLE_SUPERVISOR, ROLE_AGENT, ROLE_SERVICE}));
@@ -401,7 +397,7 @@ grpc::Status AuthServiceImpl::ChangePassword(grpc::ServerContext* context,
 grpc::Status AuthServiceImpl::ResetPassword(grpc::ServerContext* context,
                                             const v1::ResetPasswordRequest* request,
                                             v1::ResetPasswordResponse*) {
-  return Handle([&]() -> absl::Status {
+  return HandleRpc([&]() -> absl::Status {
     KEFU_ASSIGN_OR_RETURN(auth::Claims caller, authenticator_->Require(*context, {ROLE_ADMIN}));
     if (request->user_id().empty()) return InvalidField("user_id", "required");
     KEFU_RETURN_IF_ERROR(auth::CheckPassword("new_password", request->new_password()));
@@ -414,7 +410,7 @@ grpc::Status AuthServiceImpl::ResetPassword(grpc::ServerContext* context,
 grpc::Status AuthServiceImpl::IssueEntryPointToken(grpc::ServerContext* context,
                                                    const v1::IssueEntryPointTokenRequest* request,
                                                    v1::IssueEntryPointTokenResponse* response) {
-  return Handle([&]() -> absl::Status {
+  return HandleRpc([&]() -> absl::Status {
     KEFU_ASSIGN_OR_RETURN(auth::Claims caller, authenticator_->Require(*context, {ROLE_ADMIN}));
     KEFU_RETURN_IF_ERROR(ValidateText("entry_point_id", request->entry_point_id(), 64, true));
     absl::Duration ttl = settings_.max_entry_point_token_ttl;
@@ -441,7 +437,7 @@ grpc::Status AuthServiceImpl::IssueEntryPointToken(grpc::ServerContext* context,
 grpc::Status AuthServiceImpl::IssueCustomerToken(grpc::ServerContext* context,
                                                  const v1::IssueCustomerTokenRequest* request,
                                                  v1::IssueCustomerTokenResponse* response) {
-  return Handle([&]() -> absl::Status {
+  return HandleRpc([&]() -> absl::Status {
     KEFU_ASSIGN_OR_RETURN(auth::Claims caller, authenticator_->Require(*context, {ROLE_SERVICE}));
     KEFU_ASSIGN_OR_RETURN(std::string tenant, auth::ActingTenant(caller, request->tenant_id()));
     KEFU_RETURN_IF_ERROR(ValidateText("contact_id", request->contact_id(), 64, true));

@@ -246,11 +246,6 @@ absl::Status NoModel() {
       "voice verification is not configured (no voice model); use the challenge");
 }
 
-template <typename Fn>
-grpc::Status Handle(Fn&& fn) {
-  return ToGrpcStatus(fn());
-}
-
 }  // namespace
 
 absl::StatusOr<VerificationPolicy> ParsePolicy(const VerificationSettings& s) {
@@ -326,7 +321,7 @@ absl::StatusOr<auth::Claims> VerificationServiceImpl::Authorize(
 grpc::Status VerificationServiceImpl::EnrollVoiceprint(
     grpc::ServerContext* context, grpc::ServerReader<v1::EnrollVoiceprintRequest>* reader,
     v1::EnrollVoiceprintResponse* response) {
-  return Handle([&] { return Enroll(context, reader, response); });
+  return HandleRpc([&] { return Enroll(context, reader, response); });
 }
 
 absl::Status VerificationServiceImpl::Enroll(
@@ -399,7 +394,7 @@ absl::Status VerificationServiceImpl::Enroll(
 grpc::Status VerificationServiceImpl::VerifyVoice(
     grpc::ServerContext* context, grpc::ServerReader<v1::VerifyVoiceRequest>* reader,
     v1::VerifyVoiceResponse* response) {
-  return Handle([&] { return Verify(context, reader, response); });
+  return HandleRpc([&] { return Verify(context, reader, response); });
 }
 
 absl::Status VerificationServiceImpl::Verify(grpc::ServerContext* context,
@@ -506,7 +501,7 @@ absl::Status VerificationServiceImpl::Verify(grpc::ServerContext* context,
 grpc::Status VerificationServiceImpl::GetVoiceprint(grpc::ServerContext* context,
                                                     const v1::GetVoiceprintRequest* request,
                                                     v1::GetVoiceprintResponse* response) {
-  return Handle([&]() -> absl::Status {
+  return HandleRpc([&]() -> absl::Status {
     KEFU_ASSIGN_OR_RETURN(auth::Claims caller, Authorize(*context));
     KEFU_ASSIGN_OR_RETURN(std::string tenant, auth::ActingTenant(caller, request->tenant_id()));
     KEFU_RETURN_IF_ERROR(CheckId("customer_id", request->customer_id(), true));
@@ -524,7 +519,7 @@ grpc::Status VerificationServiceImpl::GetVoiceprint(grpc::ServerContext* context
 grpc::Status VerificationServiceImpl::DeleteVoiceprint(grpc::ServerContext* context,
                                                        const v1::DeleteVoiceprintRequest* request,
                                                        v1::DeleteVoiceprintResponse* response) {
-  return Handle([&]() -> absl::Status {
+  return HandleRpc([&]() -> absl::Status {
     KEFU_ASSIGN_OR_RETURN(auth::Claims caller, Authorize(*context));
     KEFU_ASSIGN_OR_RETURN(std::string tenant, auth::ActingTenant(caller, request->tenant_id()));
     KEFU_RETURN_IF_ERROR(CheckId("customer_id", request->customer_id(), true));
@@ -552,7 +547,7 @@ grpc::Status VerificationServiceImpl::DeleteVoiceprint(grpc::ServerContext* cont
 grpc::Status VerificationServiceImpl::SetSecretAnswers(grpc::ServerContext* context,
                                                        const v1::SetSecretAnswersRequest* request,
                                                        v1::SetSecretAnswersResponse* response) {
-  return Handle([&]() -> absl::Status {
+  return HandleRpc([&]() -> absl::Status {
     KEFU_ASSIGN_OR_RETURN(auth::Claims caller, Authorize(*context));
     KEFU_ASSIGN_OR_RETURN(std::string tenant, auth::ActingTenant(caller, request->tenant_id()));
     KEFU_RETURN_IF_ERROR(CheckId("customer_id", request->customer_id(), true));
@@ -625,7 +620,7 @@ grpc::Status VerificationServiceImpl::SetSecretAnswers(grpc::ServerContext* cont
 grpc::Status VerificationServiceImpl::StartChallenge(grpc::ServerContext* context,
                                                      const v1::StartChallengeRequest* request,
                                                      v1::StartChallengeResponse* response) {
-  return Handle([&] { return Start(context, request, response); });
+  return HandleRpc([&] { return Start(context, request, response); });
 }
 
 absl::Status VerificationServiceImpl::Start(grpc::ServerContext* context,
@@ -707,7 +702,7 @@ absl::Status VerificationServiceImpl::Start(grpc::ServerContext* context,
 grpc::Status VerificationServiceImpl::AnswerChallenge(grpc::ServerContext* context,
                                                       const v1::AnswerChallengeRequest* request,
                                                       v1::AnswerChallengeResponse* response) {
-  return Handle([&] { return Answer(context, request, response); });
+  return HandleRpc([&] { return Answer(context, request, response); });
 }
 
 absl::Status VerificationServiceImpl::Answer(grpc::ServerContext* context,

@@ -116,7 +116,7 @@ KbMetrics::KbMetrics(prometheus::Registry& registry)
 
 grpc::Status BotServiceImpl::Ask(grpc::ServerContext* context, const v1::AskRequest* request,
                                  v1::AskResponse* response) {
-  return Handle([&]() -> absl::Status {
+  return HandleRpc([&]() -> absl::Status {
     KEFU_ASSIGN_OR_RETURN(
         auth::Claims caller,
         authenticator_->Require(*context, {ROLE_SERVICE, ROLE_ADMIN, ROLE_SUPERVISOR}));
@@ -221,7 +221,7 @@ grpc::Status BotServiceImpl::Ask(grpc::ServerContext* context, const v1::AskRequ
 
 grpc::Status BotServiceImpl::Search(grpc::ServerContext* context, const v1::SearchRequest* request,
                                     v1::SearchResponse* response) {
-  return Handle([&]() -> absl::Status {
+  return HandleRpc([&]() -> absl::Status {
     KEFU_ASSIGN_OR_RETURN(
         auth::Claims caller,
         authenticator_->Require(*context, {ROLE_ADMIN, ROLE_SUPERVISOR, ROLE_AGENT}));

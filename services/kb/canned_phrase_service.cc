@@ -38,7 +38,7 @@ absl::StatusOr<auth::Claims> CannedPhraseServiceImpl::Staff(
 grpc::Status CannedPhraseServiceImpl::CreatePhraseCategory(
     grpc::ServerContext* context, const v1::CreatePhraseCategoryRequest* request,
     v1::CreatePhraseCategoryResponse* response) {
-  return Handle([&]() -> absl::Status {
+  return HandleRpc([&]() -> absl::Status {
     KEFU_ASSIGN_OR_RETURN(auth::Claims caller, Staff(*context));
     KEFU_RETURN_IF_ERROR(CheckIdempotencyKey(request->idempotency_key()));
     v1::PhraseCategory category = request->category();
@@ -57,7 +57,7 @@ grpc::Status CannedPhraseServiceImpl::CreatePhraseCategory(
 grpc::Status CannedPhraseServiceImpl::UpdatePhraseCategory(
     grpc::ServerContext* context, const v1::UpdatePhraseCategoryRequest* request,
     v1::UpdatePhraseCategoryResponse* response) {
-  return Handle([&]() -> absl::Status {
+  return HandleRpc([&]() -> absl::Status {
     KEFU_ASSIGN_OR_RETURN(auth::Claims caller, Staff(*context));
     KEFU_RETURN_IF_ERROR(CheckIdempotencyKey(request->idempotency_key()));
     KEFU_RETURN_IF_ERROR(CheckId("category.category_id", request->category().category_id()));
@@ -85,7 +85,7 @@ grpc::Status CannedPhraseServiceImpl::UpdatePhraseCategory(
 grpc::Status CannedPhraseServiceImpl::DeletePhraseCategory(
     grpc::ServerContext* context, const v1::DeletePhraseCategoryRequest* request,
     v1::DeletePhraseCategoryResponse*) {
-  return Handle([&]() -> absl::Status {
+  return HandleRpc([&]() -> absl::Status {
     KEFU_ASSIGN_OR_RETURN(auth::Claims caller, Staff(*context));
     KEFU_RETURN_IF_ERROR(CheckIdempotencyKey(request->idempotency_key()));
     KEFU_RETURN_IF_ERROR(CheckId("category_id", request->category_id()));
@@ -101,7 +101,7 @@ grpc::Status CannedPhraseServiceImpl::DeletePhraseCategory(
 grpc::Status CannedPhraseServiceImpl::ListPhraseCategories(
     grpc::ServerContext* context, const v1::ListPhraseCategoriesRequest* request,
     v1::ListPhraseCategoriesResponse* response) {
-  return Handle([&]() -> absl::Status {
+  return HandleRpc([&]() -> absl::Status {
     KEFU_ASSIGN_OR_RETURN(auth::Claims caller, Staff(*context));
     KEFU_RETURN_IF_ERROR(CheckScopeFilter(request->scope()));
     KEFU_ASSIGN_OR_RETURN(int limit, PageSize(request->page_size()));
@@ -125,7 +125,7 @@ grpc::Status CannedPhraseServiceImpl::ListPhraseCategories(
 grpc::Status CannedPhraseServiceImpl::CreatePhrase(grpc::ServerContext* context,
                                                    const v1::CreatePhraseRequest* request,
                                                    v1::CreatePhraseResponse* response) {
-  return Handle([&]() -> absl::Status {
+  return HandleRpc([&]() -> absl::Status {
     KEFU_ASSIGN_OR_RETURN(auth::Claims caller, Staff(*context));
     KEFU_RETURN_IF_ERROR(CheckIdempotencyKey(request->idempotency_key()));
     v1::Phrase phrase = request->phrase();
@@ -144,7 +144,7 @@ grpc::Status CannedPhraseServiceImpl::CreatePhrase(grpc::ServerContext* context,
 grpc::Status CannedPhraseServiceImpl::UpdatePhrase(grpc::ServerContext* context,
                                                    const v1::UpdatePhraseRequest* request,
                                                    v1::UpdatePhraseResponse* response) {
-  return Handle([&]() -> absl::Status {
+  return HandleRpc([&]() -> absl::Status {
     KEFU_ASSIGN_OR_RETURN(auth::Claims caller, Staff(*context));
     KEFU_RETURN_IF_ERROR(CheckIdempotencyKey(request->idempotency_key()));
     KEFU_RETURN_IF_ERROR(CheckId("phrase.phrase_id", request->phrase().phrase_id()));
@@ -167,7 +167,7 @@ grpc::Status CannedPhraseServiceImpl::UpdatePhrase(grpc::ServerContext* context,
 grpc::Status CannedPhraseServiceImpl::DeletePhrase(grpc::ServerContext* context,
                                                    const v1::DeletePhraseRequest* request,
                                                    v1::DeletePhraseResponse*) {
-  return Handle([&]() -> absl::Status {
+  return HandleRpc([&]() -> absl::Status {
     KEFU_ASSIGN_OR_RETURN(auth::Claims caller, Staff(*context));
     KEFU_RETURN_IF_ERROR(CheckIdempotencyKey(request->idempotency_key()));
     KEFU_RETURN_IF_ERROR(CheckId("phrase_id", request->phrase_id()));
@@ -182,7 +182,7 @@ grpc::Status CannedPhraseServiceImpl::DeletePhrase(grpc::ServerContext* context,
 grpc::Status CannedPhraseServiceImpl::ListPhrases(grpc::ServerContext* context,
                                                   const v1::ListPhrasesRequest* request,
                                                   v1::ListPhrasesResponse* response) {
-  return Handle([&]() -> absl::Status {
+  return HandleRpc([&]() -> absl::Status {
     KEFU_ASSIGN_OR_RETURN(auth::Claims caller, Staff(*context));
     KEFU_RETURN_IF_ERROR(CheckScopeFilter(request->scope()));
     if (!kefu::common::v1::Language_IsValid(request->language())) {

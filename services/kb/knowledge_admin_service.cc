@@ -90,7 +90,7 @@ void KnowledgeAdminServiceImpl::PublishBot(const auth::Claims& caller, const std
 grpc::Status KnowledgeAdminServiceImpl::CreateCategory(grpc::ServerContext* context,
                                                        const v1::CreateCategoryRequest* request,
                                                        v1::CreateCategoryResponse* response) {
-  return Handle([&]() -> absl::Status {
+  return HandleRpc([&]() -> absl::Status {
     KEFU_ASSIGN_OR_RETURN(auth::Claims caller, authenticator_->Require(*context, {ROLE_ADMIN}));
     KEFU_RETURN_IF_ERROR(CheckIdempotencyKey(request->idempotency_key()));
     if (!request->category().category_id().empty()) {
@@ -109,7 +109,7 @@ grpc::Status KnowledgeAdminServiceImpl::CreateCategory(grpc::ServerContext* cont
 grpc::Status KnowledgeAdminServiceImpl::UpdateCategory(grpc::ServerContext* context,
                                                        const v1::UpdateCategoryRequest* request,
                                                        v1::UpdateCategoryResponse* response) {
-  return Handle([&]() -> absl::Status {
+  return HandleRpc([&]() -> absl::Status {
     KEFU_ASSIGN_OR_RETURN(auth::Claims caller, authenticator_->Require(*context, {ROLE_ADMIN}));
     KEFU_RETURN_IF_ERROR(CheckIdempotencyKey(request->idempotency_key()));
     KEFU_RETURN_IF_ERROR(CheckId("category.category_id", request->category().category_id()));
@@ -132,7 +132,7 @@ grpc::Status KnowledgeAdminServiceImpl::UpdateCategory(grpc::ServerContext* cont
 grpc::Status KnowledgeAdminServiceImpl::DeleteCategory(grpc::ServerContext* context,
                                                        const v1::DeleteCategoryRequest* request,
                                                        v1::DeleteCategoryResponse*) {
-  return Handle([&]() -> absl::Status {
+  return HandleRpc([&]() -> absl::Status {
     KEFU_ASSIGN_OR_RETURN(auth::Claims caller, authenticator_->Require(*context, {ROLE_ADMIN}));
     KEFU_RETURN_IF_ERROR(CheckIdempotencyKey(request->idempotency_key()));
     KEFU_RETURN_IF_ERROR(CheckId("category_id", request->category_id()));
@@ -147,7 +147,7 @@ grpc::Status KnowledgeAdminServiceImpl::DeleteCategory(grpc::ServerContext* cont
 grpc::Status KnowledgeAdminServiceImpl::ListCategories(grpc::ServerContext* context,
                                                        const v1::ListCategoriesRequest* request,
                                                        v1::ListCategoriesResponse* response) {
-  return Handle([&]() -> absl::Status {
+  return HandleRpc([&]() -> absl::Status {
     KEFU_ASSIGN_OR_RETURN(
         auth::Claims caller,
         authenticator_->Require(*context, {ROLE_ADMIN, ROLE_SUPERVISOR, ROLE_AGENT}));
@@ -171,7 +171,7 @@ grpc::Status KnowledgeAdminServiceImpl::ListCategories(grpc::ServerContext* cont
 grpc::Status KnowledgeAdminServiceImpl::CreateEntry(grpc::ServerContext* context,
                                                     const v1::CreateEntryRequest* request,
                                                     v1::CreateEntryResponse* response) {
-  return Handle([&]() -> absl::Status {
+  return HandleRpc([&]() -> absl::Status {
     KEFU_ASSIGN_OR_RETURN(auth::Claims caller, authenticator_->Require(*context, {ROLE_ADMIN}));
     KEFU_RETURN_IF_ERROR(CheckIdempotencyKey(request->idempotency_key()));
     if (!request->entry().entry_id().empty()) {
@@ -195,7 +195,7 @@ grpc::Status KnowledgeAdminServiceImpl::CreateEntry(grpc::ServerContext* context
 grpc::Status KnowledgeAdminServiceImpl::UpdateEntry(grpc::ServerContext* context,
                                                     const v1::UpdateEntryRequest* request,
                                                     v1::UpdateEntryResponse* response) {
-  return Handle([&]() -> absl::Status {
+  return HandleRpc([&]() -> absl::Status {
     KEFU_ASSIGN_OR_RETURN(auth::Claims caller, authenticator_->Require(*context, {ROLE_ADMIN}));
     KEFU_RETURN_IF_ERROR(CheckIdempotencyKey(request->idempotency_key()));
     KEFU_RETURN_IF_ERROR(CheckId("entry.entry_id", request->entry().entry_id()));
@@ -224,7 +224,7 @@ grpc::Status KnowledgeAdminServiceImpl::UpdateEntry(grpc::ServerContext* context
 grpc::Status KnowledgeAdminServiceImpl::DeleteEntry(grpc::ServerContext* context,
                                                     const v1::DeleteEntryRequest* request,
                                                     v1::DeleteEntryResponse*) {
-  return Handle([&]() -> absl::Status {
+  return HandleRpc([&]() -> absl::Status {
     KEFU_ASSIGN_OR_RETURN(auth::Claims caller, authenticator_->Require(*context, {ROLE_ADMIN}));
     KEFU_RETURN_IF_ERROR(CheckIdempotencyKey(request->idempotency_key()));
     KEFU_RETURN_IF_ERROR(CheckId("entry_id", request->entry_id()));
@@ -241,7 +241,7 @@ grpc::Status KnowledgeAdminServiceImpl::DeleteEntry(grpc::ServerContext* context
 grpc::Status KnowledgeAdminServiceImpl::GetEntry(grpc::ServerContext* context,
                                                  const v1::GetEntryRequest* request,
                                                  v1::GetEntryResponse* response) {
-  return Handle([&]() -> absl::Status {
+  return HandleRpc([&]() -> absl::Status {
     KEFU_ASSIGN_OR_RETURN(
         auth::Claims caller,
         authenticator_->Require(*context, {ROLE_ADMIN, ROLE_SUPERVISOR, ROLE_AGENT}));
@@ -255,7 +255,7 @@ grpc::Status KnowledgeAdminServiceImpl::GetEntry(grpc::ServerContext* context,
 grpc::Status KnowledgeAdminServiceImpl::ListEntries(grpc::ServerContext* context,
                                                     const v1::ListEntriesRequest* request,
                                                     v1::ListEntriesResponse* response) {
-  return Handle([&]() -> absl::Status {
+  return HandleRpc([&]() -> absl::Status {
     KEFU_ASSIGN_OR_RETURN(
         auth::Claims caller,
         authenticator_->Require(*context, {ROLE_ADMIN, ROLE_SUPERVISOR, ROLE_AGENT}));
@@ -281,7 +281,7 @@ grpc::Status KnowledgeAdminServiceImpl::ListEntries(grpc::ServerContext* context
 grpc::Status KnowledgeAdminServiceImpl::ImportEntries(grpc::ServerContext* context,
                                                       const v1::ImportEntriesRequest* request,
                                                       v1::ImportEntriesResponse* response) {
-  return Handle([&]() -> absl::Status {
+  return HandleRpc([&]() -> absl::Status {
     KEFU_ASSIGN_OR_RETURN(auth::Claims caller, authenticator_->Require(*context, {ROLE_ADMIN}));
     KEFU_RETURN_IF_ERROR(CheckIdempotencyKey(request->idempotency_key()));
     if (!v1::ImportMode_IsValid(request->mode())) return InvalidField("mode", "unknown value");
@@ -325,7 +325,7 @@ grpc::Status KnowledgeAdminServiceImpl::ImportEntries(grpc::ServerContext* conte
 grpc::Status KnowledgeAdminServiceImpl::ExportEntries(
     grpc::ServerContext* context, const v1::ExportEntriesRequest* request,
     grpc::ServerWriter<v1::ExportEntriesResponse>* writer) {
-  return Handle([&]() -> absl::Status {
+  return HandleRpc([&]() -> absl::Status {
     KEFU_ASSIGN_OR_RETURN(
         auth::Claims caller,
         authenticator_->Require(*context, {ROLE_ADMIN, ROLE_SUPERVISOR, ROLE_AGENT}));
@@ -352,7 +352,7 @@ grpc::Status KnowledgeAdminServiceImpl::ExportEntries(
 grpc::Status KnowledgeAdminServiceImpl::CreateBot(grpc::ServerContext* context,
                                                   const v1::CreateBotRequest* request,
                                                   v1::CreateBotResponse* response) {
-  return Handle([&]() -> absl::Status {
+  return HandleRpc([&]() -> absl::Status {
     KEFU_ASSIGN_OR_RETURN(auth::Claims caller, authenticator_->Require(*context, {ROLE_ADMIN}));
     KEFU_RETURN_IF_ERROR(CheckIdempotencyKey(request->idempotency_key()));
     if (!request->bot().bot_id().empty()) {
@@ -374,7 +374,7 @@ grpc::Status KnowledgeAdminServiceImpl::CreateBot(grpc::ServerContext* context,
 grpc::Status KnowledgeAdminServiceImpl::UpdateBot(grpc::ServerContext* context,
                                                   const v1::UpdateBotRequest* request,
                                                   v1::UpdateBotResponse* response) {
-  return Handle([&]() -> absl::Status {
+  return HandleRpc([&]() -> absl::Status {
     KEFU_ASSIGN_OR_RETURN(auth::Claims caller, authenticator_->Require(*context, {ROLE_ADMIN}));
     KEFU_RETURN_IF_ERROR(CheckIdempotencyKey(request->idempotency_key()));
     KEFU_RETURN_IF_ERROR(CheckId("bot.bot_id", request->bot().bot_id()));
@@ -398,7 +398,7 @@ grpc::Status KnowledgeAdminServiceImpl::UpdateBot(grpc::ServerContext* context,
 grpc::Status KnowledgeAdminServiceImpl::DeleteBot(grpc::ServerContext* context,
                                                   const v1::DeleteBotRequest* request,
                                                   v1::DeleteBotResponse*) {
-  return Handle([&]() -> absl::Status {
+  return HandleRpc([&]() -> absl::Status {
     KEFU_ASSIGN_OR_RETURN(auth::Claims caller, authenticator_->Require(*context, {ROLE_ADMIN}));
     KEFU_RETURN_IF_ERROR(CheckIdempotencyKey(request->idempotency_key()));
     KEFU_RETURN_IF_ERROR(CheckId("bot_id", request->bot_id()));
@@ -414,7 +414,7 @@ grpc::Status KnowledgeAdminServiceImpl::DeleteBot(grpc::ServerContext* context,
 grpc::Status KnowledgeAdminServiceImpl::GetBot(grpc::ServerContext* context,
                                                const v1::GetBotRequest* request,
                                                v1::GetBotResponse* response) {
-  return Handle([&]() -> absl::Status {
+  return HandleRpc([&]() -> absl::Status {
     KEFU_ASSIGN_OR_RETURN(
         auth::Claims caller,
         authenticator_->Require(*context, {ROLE_ADMIN, ROLE_SUPERVISOR, ROLE_AGENT, ROLE_SERVICE}));
@@ -430,7 +430,7 @@ grpc::Status KnowledgeAdminServiceImpl::GetBot(grpc::ServerContext* context,
 grpc::Status KnowledgeAdminServiceImpl::ListBots(grpc::ServerContext* context,
                                                  const v1::ListBotsRequest* request,
                                                  v1::ListBotsResponse* response) {
-  return Handle([&]() -> absl::Status {
+  return HandleRpc([&]() -> absl::Status {
     KEFU_ASSIGN_OR_RETURN(
         auth::Claims caller,
         authenticator_->Require(*context, {ROLE_ADMIN, ROLE_SUPERVISOR, ROLE_AGENT, ROLE_SERVICE}));

@@ -17,10 +17,6 @@
 namespace kefu::kb {
 
 // Runs `fn` (returns absl::Status) and maps its status for gRPC.
-template <typename Fn>
-grpc::Status Handle(Fn&& fn) {
-  return ToGrpcStatus(fn());
-}
 
 // The idempotency scope of a mutation by `caller` in `tenant` (docs/API.md).
 inline WriteScope MakeScope(const auth::Claims& caller, const std::string& tenant,

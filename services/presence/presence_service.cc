@@ -2,7 +2,6 @@
 
 #include <google/protobuf/util/time_util.h>
 
-#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "libs/auth/token.h"
@@ -24,28 +23,9 @@ using kefu::common::v1::ROLE_AGENT;
 using kefu::common::v1::ROLE_SERVICE;
 using kefu::common::v1::ROLE_SUPERVISOR;
 
-template <typename Fn>
-grpc::Status Handle(Fn&& fn) {
-  return ToGrpcStatus(fn());
-}
-
 int64_t Ms(absl::Duration d) { return absl::ToInt64Milliseconds(d); }
 
-int64_t Int(const redisReply* r) {
-  if (r == nullptr) return 0;
-  if (r->type == REDIS_REPLY_INTEGER) return r->integer;
-  int64_t v = 0;
-  (void)absl::SimpleAtoi(redis::ReplyString(*r), &v);
-  return v;
-}
-
-std::string ScriptSource() {
-  std::string source;
-  for (const EmbeddedFile& file : embedded::PresenceScripts()) {
-    absl::StrAppend(&source, file.content, "\n");
-  }
-  return source;
-}
+int64_t Int(const redisReply* r) { return redis::ReplyInt(r); }
 
 absl::Status ValidateId(absl::string_view field, absl::string_view id) {
   if (id.empty()) return InvalidField(field, "required");
@@ -97,7 +77,7 @@ absl::StatusOr<v1::AgentPresence> PresenceServiceImpl::Read(const std::string& t
 grpc::Status PresenceServiceImpl::Login(grpc::ServerContext* context,
                                         const v1::LoginRequest* request,
                                         v1::LoginResponse* response) {
-  return Handle([&]() -> absl::Status {
+  return HandleRpc([&]() -> absl::Status {
     KEFU_ASSIGN_OR_RETURN(auth::Claims caller, authenticator_->Require(*context, {ROLE_AGENT}));
     if (request->seat_id().size() > 64) return InvalidField("seat_id", "at most 64 characters");
     const std::string session = auth::RandomId();
@@ -118,7 +98,7 @@ grpc::Status PresenceServiceImpl::Login(grpc::ServerContext* context,
 grpc::Status PresenceServiceImpl::Logout(grpc::ServerContext* context,
                                          const v1::LogoutRequest* request,
                                          v1::LogoutResponse* response) {
-  return Handle([&]() -> absl::Status {
+  return HandleRpc([&]() -> absl::Status {
     KEFU_ASSIGN_OR_RETURN(auth::Claims caller, authenticator_->Require(*context, {ROLE_AGENT}));
     KEFU_ASSIGN_OR_RETURN(redis::Reply lasted,
                           Run(caller.tenant_id, {"logout", caller.subject, request->session_id()}));
@@ -130,7 +110,7 @@ grpc::Status PresenceServiceImpl::Logout(grpc::ServerContext* context,
 grpc::Status PresenceServiceImpl::SetStatus(grpc::ServerContext* context,
                                             const v1::SetStatusRequest* request,
                                             v1::SetStatusResponse* response) {
-  return Handle([&]() -> absl::Status {
+  return HandleRpc([&]() -> absl::Status {
     KEFU_ASSIGN_OR_RETURN(
         auth::Claims caller,
         authenticator_->Require(*context, {ROLE_AGENT, ROLE_SUPERVISOR, ROLE_ADMIN}));
@@ -158,7 +138,7 @@ grpc::Status PresenceServiceImpl::SetStatus(grpc::ServerContext* context,
 grpc::Status PresenceServiceImpl::Heartbeat(grpc::ServerContext* context,
                                             const v1::HeartbeatRequest* request,
                                             v1::HeartbeatResponse* response) {
-  return Handle([&]() -> absl::Status {
+  return HandleRpc([&]() -> absl::Status {
     KEFU_ASSIGN_OR_RETURN(auth::Claims caller, authenticator_->Require(*context, {ROLE_AGENT}));
     KEFU_RETURN_IF_ERROR(ValidateId("session_id", request->session_id()));
     KEFU_ASSIGN_OR_RETURN(redis::Reply reply,
@@ -173,7 +153,7 @@ grpc::Status PresenceServiceImpl::Heartbeat(grpc::ServerContext* context,
 grpc::Status PresenceServiceImpl::ReportSeat(grpc::ServerContext* context,
                                              const v1::ReportSeatRequest* request,
                                              v1::ReportSeatResponse* response) {
-  return Handle([&]() -> absl::Status {
+  return HandleRpc([&]() -> absl::Status {
     // Seat sensors report with a SERVICE account of their tenant (docs/API.md).
     KEFU_ASSIGN_OR_RETURN(auth::Claims caller,
                           authenticator_->Require(*context, {ROLE_SERVICE, ROLE_ADMIN}));
@@ -216,7 +196,7 @@ grpc::Status PresenceServiceImpl::ReportSeat(grpc::ServerContext* context,
 grpc::Status PresenceServiceImpl::GetAgent(grpc::ServerContext* context,
                                            const v1::GetAgentRequest* request,
                                            v1::GetAgentResponse* response) {
-  return Handle([&]() -> absl::Status {
+  return HandleRpc([&]() -> absl::Status {
     KEFU_ASSIGN_OR_RETURN(
         auth::Claims caller,
         authenticator_->Require(*context, {ROLE_AGENT, ROLE_SUPERVISOR, ROLE_ADMIN, ROLE_SERVICE}));
@@ -231,7 +211,7 @@ grpc::Status PresenceServiceImpl::GetAgent(grpc::ServerContext* context,
 grpc::Status PresenceServiceImpl::ListAgents(grpc::ServerContext* context,
                                              const v1::ListAgentsRequest* request,
                                              v1::ListAgentsResponse* response) {
-  return Handle([&]() -> absl::Status {
+  return HandleRpc([&]() -> absl::Status {
     KEFU_ASSIGN_OR_RETURN(
         auth::Claims caller,
         authenticator_->Require(*context, {ROLE_AGENT, ROLE_SUPERVISOR, ROLE_ADMIN, ROLE_SERVICE}));
@@ -279,10 +259,14 @@ namespace {
 void SweepLoop(const std::stop_token& stop, redis::Pool* pool, redis::Script* script) {
   while (!stop.stop_requested()) {
     absl::SleepFor(absl::Milliseconds(100));
-    auto tenants = pool->Command({"SMEMBERS", events::kTenantsKey});
+    absl::StatusOr<std::vector<std::string>> tenants;
+    {
+      auto lease = pool->Acquire();
+      if (!lease.ok()) continue;
+      tenants = events::ListTenants(**lease);
+    }
     if (!tenants.ok()) continue;
-    for (size_t i = 0; i < (*tenants)->elements; ++i) {
-      const std::string tenant(redis::ReplyString(*(*tenants)->element[i]));
+    for (const std::string& tenant : *tenants) {
       const std::string nonce = auth::RandomId();
       auto swept = script->Run(*pool, {events::StreamKey(tenant)}, {"sweep", tenant, nonce, "200"});
       if (!swept.ok()) {
@@ -294,7 +278,8 @@ void SweepLoop(const std::stop_token& stop, redis::Pool* pool, redis::Script* sc
 }
 
 absl::Status Setup(server::ServiceContext& ctx, const PresenceSettings& settings) {
-  auto script = std::make_shared<redis::Script>("presence", ScriptSource());
+  auto script = std::make_shared<redis::Script>("presence",
+                                                redis::Script::Concat(embedded::PresenceScripts()));
   ctx.AddService(std::make_unique<PresenceServiceImpl>(ctx.redis(), script.get(),
                                                        &ctx.authenticator(), settings),
                  v1::PresenceService::service_full_name());

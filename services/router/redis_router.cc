@@ -14,28 +14,8 @@ const std::vector<EmbeddedFile>& RouterScripts();
 namespace kefu::router {
 namespace {
 
-std::string ScriptSource() {
-  // proto.lua (event encoding helpers) first, then route.lua.
-  std::string source;
-  for (const EmbeddedFile& file : embedded::RouterScripts()) {
-    absl::StrAppend(&source, file.content, "\n");
-  }
-  return source;
-}
-
-std::string Str(const redisReply* r) {
-  if (r == nullptr) return "";
-  if (r->type == REDIS_REPLY_INTEGER) return std::to_string(r->integer);
-  return std::string(redis::ReplyString(*r));
-}
-
-int64_t Int(const redisReply* r) {
-  if (r == nullptr) return 0;
-  if (r->type == REDIS_REPLY_INTEGER) return r->integer;
-  int64_t v = 0;
-  (void)absl::SimpleAtoi(redis::ReplyString(*r), &v);
-  return v;
-}
+std::string Str(const redisReply* r) { return redis::ReplyText(r); }
+int64_t Int(const redisReply* r) { return redis::ReplyInt(r); }
 
 const redisReply* At(const redis::Reply& reply, size_t i) {
   return (reply->type == REDIS_REPLY_ARRAY && i < reply->elements) ? reply->element[i] : nullptr;
@@ -47,7 +27,8 @@ std::string Key(const std::string& tenant, absl::string_view suffix) {
 
 }  // namespace
 
-RedisRouter::RedisRouter(redis::Pool* pool) : pool_(pool), script_("route", ScriptSource()) {}
+RedisRouter::RedisRouter(redis::Pool* pool)
+    : pool_(pool), script_("route", redis::Script::Concat(embedded::RouterScripts())) {}
 
 absl::StatusOr<redis::Reply> RedisRouter::Run(const std::string& tenant,
                                               std::vector<std::string> args) {

@@ -22,11 +22,6 @@ using kefu::common::v1::ROLE_AGENT;
 using kefu::common::v1::ROLE_SERVICE;
 using kefu::common::v1::ROLE_SUPERVISOR;
 
-template <typename Fn>
-grpc::Status Handle(Fn&& fn) {
-  return ToGrpcStatus(fn());
-}
-
 // Ids go into Redis keys: 1-64 of letters, digits, - _ . : @
 absl::Status ValidateId(absl::string_view field, absl::string_view id, bool required = true) {
   if (id.empty()) return required ? InvalidField(field, "required") : absl::OkStatus();
@@ -76,7 +71,7 @@ absl::StatusOr<std::pair<std::string, std::string>> RoutingServiceImpl::AgentCal
 grpc::Status RoutingServiceImpl::Enqueue(grpc::ServerContext* context,
                                          const v1::EnqueueRequest* request,
                                          v1::EnqueueResponse* response) {
-  return Handle([&]() -> absl::Status {
+  return HandleRpc([&]() -> absl::Status {
     KEFU_ASSIGN_OR_RETURN(auth::Claims caller, authenticator_->Require(*context, {ROLE_SERVICE}));
     KEFU_ASSIGN_OR_RETURN(std::string tenant, auth::ActingTenant(caller, request->tenant_id()));
     KEFU_RETURN_IF_ERROR(ValidateId("contact_id", request->contact_id()));
@@ -114,7 +109,7 @@ grpc::Status RoutingServiceImpl::Enqueue(grpc::ServerContext* context,
 grpc::Status RoutingServiceImpl::Cancel(grpc::ServerContext* context,
                                         const v1::CancelRequest* request,
                                         v1::CancelResponse* response) {
-  return Handle([&]() -> absl::Status {
+  return HandleRpc([&]() -> absl::Status {
     KEFU_ASSIGN_OR_RETURN(auth::Claims caller, authenticator_->Require(*context, {ROLE_SERVICE}));
     KEFU_ASSIGN_OR_RETURN(std::string tenant, auth::ActingTenant(caller, request->tenant_id()));
     KEFU_RETURN_IF_ERROR(ValidateId("contact_id", request->contact_id()));
@@ -129,7 +124,7 @@ grpc::Status RoutingServiceImpl::Cancel(grpc::ServerContext* context,
 grpc::Status RoutingServiceImpl::AcceptOffer(grpc::ServerContext* context,
                                              const v1::AcceptOfferRequest* request,
                                              v1::AcceptOfferResponse* response) {
-  return Handle([&]() -> absl::Status {
+  return HandleRpc([&]() -> absl::Status {
     KEFU_ASSIGN_OR_RETURN(auto call, AgentCall(context, request->tenant_id(), request->agent_id()));
     if (request->offer_id().empty()) return InvalidField("offer_id", "required");
     KEFU_ASSIGN_OR_RETURN(AcceptResult result,
@@ -149,7 +144,7 @@ grpc::Status RoutingServiceImpl::AcceptOffer(grpc::ServerContext* context,
 grpc::Status RoutingServiceImpl::RejectOffer(grpc::ServerContext* context,
                                              const v1::RejectOfferRequest* request,
                                              v1::RejectOfferResponse* response) {
-  return Handle([&]() -> absl::Status {
+  return HandleRpc([&]() -> absl::Status {
     KEFU_ASSIGN_OR_RETURN(auto call, AgentCall(context, request->tenant_id(), request->agent_id()));
     if (request->offer_id().empty()) return InvalidField("offer_id", "required");
     if (request->reason().size() > 200) return InvalidField("reason", "at most 200 characters");
@@ -163,7 +158,7 @@ grpc::Status RoutingServiceImpl::RejectOffer(grpc::ServerContext* context,
 grpc::Status RoutingServiceImpl::PickUp(grpc::ServerContext* context,
                                         const v1::PickUpRequest* request,
                                         v1::PickUpResponse* response) {
-  return Handle([&]() -> absl::Status {
+  return HandleRpc([&]() -> absl::Status {
     KEFU_ASSIGN_OR_RETURN(auto call, AgentCall(context, request->tenant_id(), request->agent_id()));
     KEFU_RETURN_IF_ERROR(ValidateId("queue_id", request->queue_id()));
     KEFU_RETURN_IF_ERROR(ValidateId("contact_id", request->contact_id(), false));
@@ -183,7 +178,7 @@ grpc::Status RoutingServiceImpl::PickUp(grpc::ServerContext* context,
 grpc::Status RoutingServiceImpl::Transfer(grpc::ServerContext* context,
                                           const v1::TransferRequest* request,
                                           v1::TransferResponse* response) {
-  return Handle([&]() -> absl::Status {
+  return HandleRpc([&]() -> absl::Status {
     KEFU_ASSIGN_OR_RETURN(auto call,
                           AgentCall(context, request->tenant_id(), request->from_agent_id()));
     KEFU_RETURN_IF_ERROR(ValidateId("contact_id", request->contact_id()));
@@ -227,7 +222,7 @@ grpc::Status RoutingServiceImpl::Transfer(grpc::ServerContext* context,
 grpc::Status RoutingServiceImpl::TransferTargets(grpc::ServerContext* context,
                                                  const v1::TransferTargetsRequest* request,
                                                  v1::TransferTargetsResponse* response) {
-  return Handle([&]() -> absl::Status {
+  return HandleRpc([&]() -> absl::Status {
     KEFU_ASSIGN_OR_RETURN(auto call, AgentCall(context, request->tenant_id(), request->agent_id()));
     const std::string& tenant = call.first;
     KEFU_ASSIGN_OR_RETURN(auto departments, store_->ListDepartments(tenant));
@@ -290,7 +285,7 @@ grpc::Status RoutingServiceImpl::TransferTargets(grpc::ServerContext* context,
 grpc::Status RoutingServiceImpl::BindExclusiveAgent(grpc::ServerContext* context,
                                                     const v1::BindExclusiveAgentRequest* request,
                                                     v1::BindExclusiveAgentResponse* response) {
-  return Handle([&]() -> absl::Status {
+  return HandleRpc([&]() -> absl::Status {
     KEFU_ASSIGN_OR_RETURN(auth::Claims caller,
                           authenticator_->Require(*context, {ROLE_SERVICE, ROLE_ADMIN}));
     KEFU_ASSIGN_OR_RETURN(std::string tenant, auth::ActingTenant(caller, request->tenant_id()));
@@ -316,7 +311,7 @@ grpc::Status RoutingServiceImpl::BindExclusiveAgent(grpc::ServerContext* context
 grpc::Status RoutingServiceImpl::SuggestAgents(grpc::ServerContext* context,
                                                const v1::SuggestAgentsRequest* request,
                                                v1::SuggestAgentsResponse* response) {
-  return Handle([&]() -> absl::Status {
+  return HandleRpc([&]() -> absl::Status {
     KEFU_ASSIGN_OR_RETURN(auth::Claims caller, authenticator_->Require(*context, {ROLE_SERVICE}));
     KEFU_ASSIGN_OR_RETURN(std::string tenant, auth::ActingTenant(caller, request->tenant_id()));
     KEFU_RETURN_IF_ERROR(ValidateId("department_id", request->department_id(), false));
@@ -363,7 +358,7 @@ grpc::Status RoutingServiceImpl::SuggestAgents(grpc::ServerContext* context,
 grpc::Status RoutingServiceImpl::ListWaitingContacts(grpc::ServerContext* context,
                                                      const v1::ListWaitingContactsRequest* request,
                                                      v1::ListWaitingContactsResponse* response) {
-  return Handle([&]() -> absl::Status {
+  return HandleRpc([&]() -> absl::Status {
     KEFU_ASSIGN_OR_RETURN(
         auth::Claims caller,
         authenticator_->Require(*context, {ROLE_SERVICE, ROLE_ADMIN, ROLE_SUPERVISOR, ROLE_AGENT}));
@@ -398,7 +393,7 @@ grpc::Status RoutingServiceImpl::ListWaitingContacts(grpc::ServerContext* contex
 grpc::Status RoutingServiceImpl::QueueStatus(grpc::ServerContext* context,
                                              const v1::QueueStatusRequest* request,
                                              v1::QueueStatusResponse* response) {
-  return Handle([&]() -> absl::Status {
+  return HandleRpc([&]() -> absl::Status {
     KEFU_ASSIGN_OR_RETURN(
         auth::Claims caller,
         authenticator_->Require(*context, {ROLE_SERVICE, ROLE_ADMIN, ROLE_SUPERVISOR, ROLE_AGENT}));
@@ -436,7 +431,7 @@ grpc::Status RoutingServiceImpl::QueueStatus(grpc::ServerContext* context,
 
 grpc::Status RoutingServiceImpl::Release(grpc::ServerContext* context,
                                          const v1::ReleaseRequest* request, v1::ReleaseResponse*) {
-  return Handle([&]() -> absl::Status {
+  return HandleRpc([&]() -> absl::Status {
     KEFU_ASSIGN_OR_RETURN(auto call, AgentCall(context, request->tenant_id(), request->agent_id()));
     KEFU_RETURN_IF_ERROR(ValidateId("contact_id", request->contact_id()));
     return router_->Release(call.first, request->contact_id(), call.second);
@@ -514,7 +509,7 @@ grpc::Status RoutingAdminServiceImpl::UpdateDepartment(grpc::ServerContext* cont
 grpc::Status RoutingAdminServiceImpl::GetDepartment(grpc::ServerContext* context,
                                                     const v1::GetDepartmentRequest* request,
                                                     v1::GetDepartmentResponse* response) {
-  return Handle([&]() -> absl::Status {
+  return HandleRpc([&]() -> absl::Status {
     KEFU_ASSIGN_OR_RETURN(
         auth::Claims caller,
         authenticator_->Require(*context, {ROLE_ADMIN, ROLE_SUPERVISOR, ROLE_AGENT, ROLE_SERVICE}));
@@ -528,7 +523,7 @@ grpc::Status RoutingAdminServiceImpl::GetDepartment(grpc::ServerContext* context
 grpc::Status RoutingAdminServiceImpl::ListDepartments(grpc::ServerContext* context,
                                                       const v1::ListDepartmentsRequest* request,
                                                       v1::ListDepartmentsResponse* response) {
-  return Handle([&]() -> absl::Status {
+  return HandleRpc([&]() -> absl::Status {
     KEFU_ASSIGN_OR_RETURN(
         auth::Claims caller,
         authenticator_->Require(*context, {ROLE_ADMIN, ROLE_SUPERVISOR, ROLE_AGENT, ROLE_SERVICE}));
@@ -587,7 +582,7 @@ grpc::Status RoutingAdminServiceImpl::UpdateQueue(grpc::ServerContext* context,
 grpc::Status RoutingAdminServiceImpl::GetQueue(grpc::ServerContext* context,
                                                const v1::GetQueueRequest* request,
                                                v1::GetQueueResponse* response) {
-  return Handle([&]() -> absl::Status {
+  return HandleRpc([&]() -> absl::Status {
     KEFU_ASSIGN_OR_RETURN(auth::Claims caller,
                           authenticator_->Require(*context, {ROLE_ADMIN, ROLE_SUPERVISOR}));
     KEFU_RETURN_IF_ERROR(ValidateId("queue_id", request->queue_id()));
@@ -600,7 +595,7 @@ grpc::Status RoutingAdminServiceImpl::GetQueue(grpc::ServerContext* context,
 grpc::Status RoutingAdminServiceImpl::ListQueues(grpc::ServerContext* context,
                                                  const v1::ListQueuesRequest*,
                                                  v1::ListQueuesResponse* response) {
-  return Handle([&]() -> absl::Status {
+  return HandleRpc([&]() -> absl::Status {
     KEFU_ASSIGN_OR_RETURN(auth::Claims caller,
                           authenticator_->Require(*context, {ROLE_ADMIN, ROLE_SUPERVISOR}));
     KEFU_ASSIGN_OR_RETURN(auto queues, store_->ListQueues(caller.tenant_id));
@@ -632,7 +627,7 @@ absl::Status RoutingAdminServiceImpl::SyncAgent(const std::string& tenant,
 grpc::Status RoutingAdminServiceImpl::SetAgentProfile(grpc::ServerContext* context,
                                                       const v1::SetAgentProfileRequest* request,
                                                       v1::SetAgentProfileResponse* response) {
-  return Handle([&]() -> absl::Status {
+  return HandleRpc([&]() -> absl::Status {
     KEFU_ASSIGN_OR_RETURN(auth::Claims caller, authenticator_->Require(*context, {ROLE_ADMIN}));
     const v1::AgentProfile& profile = request->profile();
     KEFU_RETURN_IF_ERROR(ValidateId("profile.agent_id", profile.agent_id()));
@@ -670,7 +665,7 @@ grpc::Status RoutingAdminServiceImpl::SetAgentProfile(grpc::ServerContext* conte
 grpc::Status RoutingAdminServiceImpl::GetAgentProfile(grpc::ServerContext* context,
                                                       const v1::GetAgentProfileRequest* request,
                                                       v1::GetAgentProfileResponse* response) {
-  return Handle([&]() -> absl::Status {
+  return HandleRpc([&]() -> absl::Status {
     KEFU_ASSIGN_OR_RETURN(
         auth::Claims caller,
         authenticator_->Require(*context, {ROLE_ADMIN, ROLE_SUPERVISOR, ROLE_AGENT, ROLE_SERVICE}));
@@ -685,7 +680,7 @@ grpc::Status RoutingAdminServiceImpl::GetAgentProfile(grpc::ServerContext* conte
 grpc::Status RoutingAdminServiceImpl::ListAgentProfiles(grpc::ServerContext* context,
                                                         const v1::ListAgentProfilesRequest* request,
                                                         v1::ListAgentProfilesResponse* response) {
-  return Handle([&]() -> absl::Status {
+  return HandleRpc([&]() -> absl::Status {
     KEFU_ASSIGN_OR_RETURN(
         auth::Claims caller,
         authenticator_->Require(*context, {ROLE_ADMIN, ROLE_SUPERVISOR, ROLE_SERVICE}));
@@ -703,7 +698,7 @@ grpc::Status RoutingAdminServiceImpl::ListAgentProfiles(grpc::ServerContext* con
 grpc::Status RoutingAdminServiceImpl::GetTierMap(grpc::ServerContext* context,
                                                  const v1::GetTierMapRequest*,
                                                  v1::GetTierMapResponse* response) {
-  return Handle([&]() -> absl::Status {
+  return HandleRpc([&]() -> absl::Status {
     KEFU_ASSIGN_OR_RETURN(auth::Claims caller,
                           authenticator_->Require(*context, {ROLE_ADMIN, ROLE_SUPERVISOR}));
     KEFU_ASSIGN_OR_RETURN(*response, store_->GetTierMap(caller.tenant_id));
@@ -714,7 +709,7 @@ grpc::Status RoutingAdminServiceImpl::GetTierMap(grpc::ServerContext* context,
 grpc::Status RoutingAdminServiceImpl::SetTierMap(grpc::ServerContext* context,
                                                  const v1::SetTierMapRequest* request,
                                                  v1::SetTierMapResponse*) {
-  return Handle([&]() -> absl::Status {
+  return HandleRpc([&]() -> absl::Status {
     KEFU_ASSIGN_OR_RETURN(auth::Claims caller, authenticator_->Require(*context, {ROLE_ADMIN}));
     v1::GetTierMapResponse map;
     std::vector<std::pair<int, std::string>> cached;

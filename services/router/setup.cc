@@ -17,16 +17,6 @@
 namespace kefu::router {
 namespace {
 
-absl::StatusOr<std::vector<std::string>> Tenants(redis::Connection& conn) {
-  auto reply = conn.Command({"SMEMBERS", events::kTenantsKey});
-  if (!reply.ok()) return reply.status();
-  std::vector<std::string> tenants;
-  for (size_t i = 0; i < (*reply)->elements; ++i) {
-    tenants.emplace_back(redis::ReplyString(*(*reply)->element[i]));
-  }
-  return tenants;
-}
-
 void SweepLoop(const std::stop_token& stop, redis::Pool* pool, RedisRouter* router) {
   while (!stop.stop_requested()) {
     absl::SleepFor(absl::Milliseconds(100));
@@ -34,7 +24,7 @@ void SweepLoop(const std::stop_token& stop, redis::Pool* pool, RedisRouter* rout
     {
       auto lease = pool->Acquire();
       if (!lease.ok()) continue;
-      auto listed = Tenants(**lease);
+      auto listed = events::ListTenants(**lease);
       if (!listed.ok()) continue;
       tenants = std::move(*listed);
     }
@@ -62,7 +52,7 @@ void WakeLoop(const std::stop_token& stop, const redis::RedisUrl& url, RedisRout
       refresh = absl::InfinitePast();
     }
     if (absl::Now() >= refresh) {
-      auto tenants = Tenants(*conn);
+      auto tenants = events::ListTenants(*conn);
       if (!tenants.ok()) continue;
       for (const std::string& tenant : *tenants) {
         const std::string key = events::StreamKey(tenant);

@@ -3,8 +3,6 @@
 #include <google/protobuf/descriptor.h>
 
 #include <catch2/catch.hpp>
-#include <condition_variable>
-#include <mutex>
 #include <pqxx/pqxx>
 #include <set>
 
