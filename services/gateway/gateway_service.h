@@ -1,22 +1,94 @@
 #pragma once
 
-#include <vector>
+#include <memory>
 
 #include "kefu/gateway/v1/gateway.grpc.pb.h"
-#include "libs/common/embedded.h"
+#include "libs/auth/authorize.h"
 #include "libs/server/service_main.h"
+#include "services/gateway/gateway.h"
 
 namespace kefu::gateway {
 
-// kefu.gateway.v1.CustomerGatewayService. The generated base answers UNIMPLEMENTED for every RPC
-// until the issue that builds it overrides them here.
-class CustomerGatewayServiceImpl final : public v1::CustomerGatewayService::Service {};
+using CustomerBase =
+    v1::CustomerGatewayService::WithCallbackMethod_Updates<v1::CustomerGatewayService::Service>;
+using AgentBase = v1::AgentGatewayService::WithCallbackMethod_Updates<
+    v1::AgentGatewayService::WithCallbackMethod_Monitor<v1::AgentGatewayService::Service>>;
 
-// kefu.gateway.v1.AgentGatewayService. The generated base answers UNIMPLEMENTED for every RPC
-// until the issue that builds it overrides them here.
-class AgentGatewayServiceImpl final : public v1::AgentGatewayService::Service {};
+// kefu.gateway.v1.CustomerGatewayService: the customer's side of a contact. Updates is a
+// callback-API stream (one reactor, no thread per customer); the unary calls are short.
+class CustomerGatewayServiceImpl final : public CustomerBase {
+ public:
+  CustomerGatewayServiceImpl(Gateway* gateway, const auth::Authenticator* authn)
+      : gateway_(gateway), authn_(authn) {}
 
-// Builds the gateway service inside ServiceMain: migrations, stores, gRPC services.
+  grpc::Status StartContact(grpc::ServerContext* context, const v1::StartContactRequest* request,
+                            v1::StartContactResponse* response) override;
+  grpc::ServerWriteReactor<v1::CustomerGatewayServiceUpdatesResponse>* Updates(
+      grpc::CallbackServerContext* context,
+      const v1::CustomerGatewayServiceUpdatesRequest* request) override;
+  grpc::Status Send(grpc::ServerContext* context,
+                    const v1::CustomerGatewayServiceSendRequest* request,
+                    v1::CustomerGatewayServiceSendResponse* response) override;
+  grpc::Status Typing(grpc::ServerContext* context,
+                      const v1::CustomerGatewayServiceTypingRequest* request,
+                      v1::CustomerGatewayServiceTypingResponse* response) override;
+  grpc::Status End(grpc::ServerContext* context, const v1::EndRequest* request,
+                   v1::EndResponse* response) override;
+  grpc::Status Rate(grpc::ServerContext* context, const v1::RateRequest* request,
+                    v1::RateResponse* response) override;
+  grpc::Status LeaveMessage(grpc::ServerContext* context, const v1::LeaveMessageRequest* request,
+                            v1::LeaveMessageResponse* response) override;
+
+ private:
+  Gateway* gateway_;
+  const auth::Authenticator* authn_;
+};
+
+// kefu.gateway.v1.AgentGatewayService: the agent desktop's session.
+class AgentGatewayServiceImpl final : public AgentBase {
+ public:
+  AgentGatewayServiceImpl(Gateway* gateway, const auth::Authenticator* authn)
+      : gateway_(gateway), authn_(authn) {}
+
+  grpc::ServerWriteReactor<v1::AgentGatewayServiceUpdatesResponse>* Updates(
+      grpc::CallbackServerContext* context,
+      const v1::AgentGatewayServiceUpdatesRequest* request) override;
+  grpc::ServerWriteReactor<v1::MonitorResponse>* Monitor(grpc::CallbackServerContext* context,
+                                                         const v1::MonitorRequest* request) override;
+  grpc::Status Accept(grpc::ServerContext* context, const v1::AcceptRequest* request,
+                      v1::AcceptResponse* response) override;
+  grpc::Status Reject(grpc::ServerContext* context, const v1::RejectRequest* request,
+                      v1::RejectResponse* response) override;
+  grpc::Status Send(grpc::ServerContext* context, const v1::AgentGatewayServiceSendRequest* request,
+                    v1::AgentGatewayServiceSendResponse* response) override;
+  grpc::Status Typing(grpc::ServerContext* context,
+                      const v1::AgentGatewayServiceTypingRequest* request,
+                      v1::AgentGatewayServiceTypingResponse* response) override;
+  grpc::Status Transfer(grpc::ServerContext* context, const v1::TransferRequest* request,
+                        v1::TransferResponse* response) override;
+  grpc::Status InviteRating(grpc::ServerContext* context, const v1::InviteRatingRequest* request,
+                            v1::InviteRatingResponse* response) override;
+  grpc::Status Close(grpc::ServerContext* context, const v1::CloseRequest* request,
+                     v1::CloseResponse* response) override;
+  grpc::Status PickUp(grpc::ServerContext* context, const v1::PickUpRequest* request,
+                      v1::PickUpResponse* response) override;
+  grpc::Status Broadcast(grpc::ServerContext* context, const v1::BroadcastRequest* request,
+                         v1::BroadcastResponse* response) override;
+
+ private:
+  // The contact of a dialog the calling agent serves (PERMISSION_DENIED otherwise).
+  absl::StatusOr<Contact> ServedContact(const auth::Claims& caller, const std::string& dialog_id);
+
+  Gateway* gateway_;
+  const auth::Authenticator* authn_;
+};
+
+// Builds the gateway service inside ServiceMain: stores, pub/sub hub, peers, services,
+// the event reactor and the silence sweeper.
 absl::Status Setup(server::ServiceContext& ctx);
+
+server::ServiceDefinition Definition();
+// With fixed settings (tests: a short silence timeout).
+server::ServiceDefinition Definition(GatewaySettings settings);
 
 }  // namespace kefu::gateway

@@ -1,0 +1,843 @@
+#include "services/gateway/gateway.h"
+
+#include <google/protobuf/util/time_util.h>
+
+#include <thread>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+#include "libs/auth/authorize.h"
+#include "libs/common/log.h"
+#include "libs/common/status.h"
+#include "libs/common/status_macros.h"
+#include "libs/events/events.h"
+
+namespace kefu::gateway {
+namespace {
+
+using google::protobuf::util::TimeUtil;
+using kefu::common::v1::ContactState;
+using kefu::common::v1::DialogEndType;
+using kefu::common::v1::Message;
+using kefu::common::v1::Participant;
+namespace cv1 = kefu::common::v1;
+using Outcome = CommitResult::Outcome;
+
+int64_t NowMs() { return absl::ToUnixMillis(absl::Now()); }
+
+absl::Status FromGrpc(const grpc::Status& s, absl::string_view peer) {
+  if (s.ok()) return absl::OkStatus();
+  return absl::Status(static_cast<absl::StatusCode>(s.error_code()),
+                      absl::StrCat(peer, ": ", s.error_message()));
+}
+
+std::string Pack(const google::protobuf::Message& m) { return m.SerializeAsString(); }
+
+}  // namespace
+
+std::string CustomerUpdate(int64_t sequence, v1::CustomerGatewayServiceUpdatesResponse update) {
+  update.set_sequence(sequence);
+  *update.mutable_time() = TimeUtil::GetCurrentTime();
+  return update.SerializeAsString();
+}
+
+std::string AgentUpdate(v1::AgentGatewayServiceUpdatesResponse update) {
+  *update.mutable_time() = TimeUtil::GetCurrentTime();
+  return update.SerializeAsString();
+}
+
+// --- Peers --------------------------------------------------------------------------------
+
+Peers::Peers(const auth::TokenCodec* codec,
+             const std::map<std::string, std::string, std::less<>>& addrs)
+    : codec_(codec) {
+  auto channel = [&](const char* name) {
+    auto it = addrs.find(name);
+    const std::string addr = it == addrs.end() ? std::string("127.0.0.1:1") : it->second;
+    return grpc::CreateChannel(addr, grpc::InsecureChannelCredentials());
+  };
+  auto crm = channel("crm");
+  customers_ = kefu::crm::v1::CustomerService::NewStub(crm);
+  records_ = kefu::crm::v1::RecordService::NewStub(crm);
+  auto router = channel("router");
+  routing_ = kefu::router::v1::RoutingService::NewStub(router);
+  routing_admin_ = kefu::router::v1::RoutingAdminService::NewStub(router);
+}
+
+std::unique_ptr<grpc::ClientContext> Peers::Context(absl::Duration deadline) const {
+  auto ctx = std::make_unique<grpc::ClientContext>();
+  ctx->set_deadline(absl::ToChronoTime(absl::Now() + deadline));
+  auth::AttachToken(ctx.get(), auth::PlatformServiceToken(*codec_, "gateway", absl::Minutes(5)));
+  return ctx;
+}
+
+// --- Gateway ------------------------------------------------------------------------------
+
+kefu::events::v1::Event Gateway::NewEvent(const std::string& tenant) const {
+  kefu::events::v1::Event e;
+  e.set_event_id(events::NewEventId());
+  e.set_tenant_id(tenant);
+  *e.mutable_occurred_time() = TimeUtil::GetCurrentTime();
+  e.set_producer("gateway");
+  return e;
+}
+
+absl::Status Gateway::Publish(const std::string& channel, const std::string& payload) {
+  return store_->pool().Command({"PUBLISH", channel, payload}).status();
+}
+
+absl::StatusOr<CommitResult> Gateway::CommitWithRetry(
+    const std::string& tenant, const std::string& contact_id,
+    const std::function<absl::StatusOr<std::optional<Change>>(const Contact&)>& make) {
+  for (int attempt = 0; attempt < 50; ++attempt) {
+    KEFU_ASSIGN_OR_RETURN(Contact c, store_->Get(tenant, contact_id));
+    KEFU_ASSIGN_OR_RETURN(std::optional<Change> change, make(c));
+    if (!change) {
+      CommitResult unchanged;
+      unchanged.version = c.version;
+      return unchanged;
+    }
+    change->expect_version = c.version;
+    KEFU_ASSIGN_OR_RETURN(CommitResult r, store_->Commit(tenant, contact_id, *change));
+    if (r.outcome == Outcome::kGone) {
+      return absl::NotFoundError(absl::StrCat("contact \"", contact_id, "\" not found"));
+    }
+    if (r.outcome != Outcome::kConflict) return r;
+  }
+  return absl::AbortedError("contact changed too often concurrently; retry");
+}
+
+cv1::AgentSummary Gateway::AgentSummaryOf(const std::string& tenant, const std::string& agent) {
+  const std::string key = absl::StrCat(tenant, "/", agent);
+  {
+    std::lock_guard lock(agents_mu_);
+    auto it = agents_.find(key);
+    if (it != agents_.end() && absl::Now() - it->second.fetched < absl::Minutes(1)) {
+      return it->second.summary;
+    }
+  }
+  cv1::AgentSummary summary;
+  summary.set_agent_id(agent);
+  kefu::router::v1::GetAgentProfileRequest req;
+  req.set_tenant_id(tenant);
+  req.set_agent_id(agent);
+  kefu::router::v1::GetAgentProfileResponse resp;
+  auto ctx = peers_->Context(absl::Seconds(2));
+  if (peers_->routing_admin().GetAgentProfile(ctx.get(), req, &resp).ok()) {
+    summary.set_nickname(resp.profile().nickname());
+    summary.set_avatar_url(resp.profile().avatar_url());
+  }
+  std::lock_guard lock(agents_mu_);
+  agents_[key] = {summary, absl::Now()};
+  return summary;
+}
+
+absl::StatusOr<v1::StartContactResponse> Gateway::StartContact(
+    const auth::Claims& caller, const v1::StartContactRequest& req, const std::string& peer_ip) {
+  const std::string& tenant = caller.tenant_id;
+  v1::StartContactResponse out;
+
+  // A retried StartContact returns the same contact.
+  std::string idem;
+  if (!req.idempotency_key().empty()) {
+    idem = absl::StrCat("start:", req.idempotency_key());
+    auto seen = store_->pool().Command({"GET", events::TenantKey(tenant, "gw:idem:" + idem)});
+    if (seen.ok() && !redis::ReplyIsNil(**seen)) {
+      KEFU_ASSIGN_OR_RETURN(Contact c, store_->Get(tenant, std::string(redis::ReplyString(**seen))));
+      out.set_contact_id(c.contact_id);
+      out.set_dialog_id(c.dialog_id);
+      out.set_customer_id(c.customer_id);
+      out.set_state(c.state);
+    }
+  }
+
+  Contact c;
+  c.tenant_id = tenant;
+  if (out.contact_id().empty()) {
+    c.contact_id = auth::RandomId();
+    c.dialog_id = auth::RandomId();
+    c.entry_point_id = req.entry_point_id();
+    c.department_id = req.requested_department_id();
+    c.visitor_id = req.visitor_id();
+    c.channel = req.channel();
+    c.initiation = req.invitation_id().empty() ? cv1::DIALOG_INITIATION_CUSTOMER
+                                               : cv1::DIALOG_INITIATION_INVITATION;
+    c.state = cv1::CONTACT_STATE_STARTED;
+    c.start_ms = NowMs();
+
+    // Who is calling (F2): crm finds or creates the customer card.
+    kefu::crm::v1::IdentifyCustomerRequest ident;
+    ident.set_tenant_id(tenant);
+    if (!req.caller_number().empty()) {
+      ident.set_phone(req.caller_number());
+    } else if (!req.visitor_id().empty()) {
+      ident.set_visitor_id(req.visitor_id());
+    } else if (!req.email().empty()) {
+      ident.set_email(req.email());
+    } else {
+      std::vector<std::string> parts = absl::StrSplit(req.im_account(), absl::MaxSplits(':', 1));
+      ident.mutable_im_account()->set_platform(parts[0]);
+      if (parts.size() > 1) ident.mutable_im_account()->set_account(parts[1]);
+    }
+    ident.set_contact_id(c.contact_id);
+    ident.set_idempotency_key(c.contact_id);
+    kefu::crm::v1::IdentifyCustomerResponse who;
+    auto ctx = peers_->Context();
+    KEFU_RETURN_IF_ERROR(FromGrpc(peers_->customers().IdentifyCustomer(ctx.get(), ident, &who), "crm"));
+    const auto& card = who.customer();
+    c.customer_id = card.customer_id();
+    c.customer_name = card.name();
+    c.tier = card.tier();
+
+    // The screen pop the agent gets with the offer (F4, F38).
+    v1::ScreenPop pop;
+    auto* summary = pop.mutable_customer();
+    summary->set_customer_id(card.customer_id());
+    summary->set_customer_number(card.customer_number());
+    summary->set_name(card.name());
+    summary->set_tier(card.tier());
+    for (const auto& t : card.tags()) summary->add_tags(t);
+    if (!card.phones().empty()) summary->set_primary_phone(card.phones(0));
+    if (!card.emails().empty()) summary->set_primary_email(card.emails(0));
+    summary->set_exclusive_agent_id(card.exclusive_agent_id());
+    *summary->mutable_registration_fields() = card.registration_fields();
+    summary->set_dialog_count(card.dialog_count());
+    *summary->mutable_last_contact_time() = card.last_contact_time();
+    pop.set_channel(req.channel());
+    pop.set_entry_point_id(req.entry_point_id());
+    pop.set_caller_number(req.caller_number());
+    pop.set_email(req.email());
+    pop.mutable_visit()->set_visitor_id(req.visitor_id());
+    *pop.mutable_form_fields() = req.form_fields();
+    pop.set_requested_department_id(req.requested_department_id());
+    pop.set_language(req.language());
+    if (who.has_last_dialog()) {
+      pop.set_last_dialog_id(who.last_dialog().dialog_id());
+      *pop.mutable_last_summary() = who.last_dialog().summary();
+    }
+    c.screen_pop = pop.SerializeAsString();
+
+    auto started = NewEvent(tenant);
+    auto* s = started.mutable_contact_started();
+    s->set_contact_id(c.contact_id);
+    s->set_dialog_id(c.dialog_id);
+    s->set_channel(c.channel);
+    s->set_entry_point_id(c.entry_point_id);
+    s->set_initiation(c.initiation);
+    s->set_visitor_id(req.visitor_id());
+    s->set_caller_number(req.caller_number());
+    s->set_email(req.email());
+    s->set_ip(peer_ip);
+    s->set_page_url(req.page_url());
+    s->set_requested_department_id(req.requested_department_id());
+    s->set_language(req.language());
+    auto identified = NewEvent(tenant);
+    auto* id = identified.mutable_customer_identified();
+    id->set_contact_id(c.contact_id);
+    id->set_dialog_id(c.dialog_id);
+    id->set_customer_id(c.customer_id);
+    id->set_tier(c.tier);
+    id->set_created(who.created());
+    id->set_matched_by(who.matched_by());
+    id->set_exclusive_agent_id(card.exclusive_agent_id());
+
+    Change change;
+    change.idempotency_key = idem;
+    change.idempotency_value = c.contact_id;
+    change.events = {std::move(started), std::move(identified)};
+    change.fields = InitialFields(c);
+    change.commands.push_back({"SET", keys::Dialog(tenant, c.dialog_id), c.contact_id});
+    KEFU_ASSIGN_OR_RETURN(CommitResult r, store_->Commit(tenant, c.contact_id, change));
+    if (r.outcome == Outcome::kDuplicate) {
+      KEFU_ASSIGN_OR_RETURN(c, store_->Get(tenant, r.stored));
+    }
+
+    // Routing (F1): the router offers it at once or queues it.
+    kefu::router::v1::EnqueueRequest enq;
+    enq.set_tenant_id(tenant);
+    enq.set_contact_id(c.contact_id);
+    enq.set_dialog_id(c.dialog_id);
+    enq.set_customer_id(c.customer_id);
+    enq.set_tier(c.tier);
+    enq.set_channel(c.channel);
+    enq.set_entry_point_id(c.entry_point_id);
+    enq.set_requested_department_id(req.requested_department_id());
+    enq.set_requested_agent_id(req.requested_agent_id());
+    enq.set_ip(peer_ip);
+    enq.set_exclusive_agent_id(card.exclusive_agent_id());
+    enq.set_language(req.language());
+    enq.set_initiation(c.initiation);
+    enq.set_idempotency_key(c.contact_id);
+    kefu::router::v1::EnqueueResponse routed;
+    auto rctx = peers_->Context();
+    KEFU_RETURN_IF_ERROR(FromGrpc(peers_->routing().Enqueue(rctx.get(), enq, &routed), "router"));
+    const ContactState state = routed.routing().state();
+    KEFU_RETURN_IF_ERROR(CommitWithRetry(tenant, c.contact_id,
+                                         [&](const Contact& now) -> absl::StatusOr<std::optional<Change>> {
+                                           // An offer or assignment may already be ahead.
+                                           if (now.state != cv1::CONTACT_STATE_STARTED) {
+                                             return std::nullopt;
+                                           }
+                                           Change ch;
+                                           ch.fields = {{field::kState, std::to_string(state)},
+                                                        {field::kQueue, routed.routing().queue_id()}};
+                                           return ch;
+                                         })
+                             .status());
+    out.set_contact_id(c.contact_id);
+    out.set_dialog_id(c.dialog_id);
+    out.set_customer_id(c.customer_id);
+    out.set_state(state);
+    out.set_queue_position(routed.routing().position());
+    *out.mutable_estimated_wait() = routed.routing().estimated_wait();
+    out.set_no_agent_available(routed.no_agent_available());
+
+    if (!req.first_message().empty()) {
+      Participant me;
+      me.set_type(cv1::PARTICIPANT_TYPE_CUSTOMER);
+      me.set_id(c.customer_id);
+      me.set_display_name(c.customer_name);
+      KEFU_RETURN_IF_ERROR(
+          PostMessage(tenant, c.contact_id, me, req.first_message(), "first").status());
+    }
+  }
+
+  auth::Claims token;
+  token.tenant_id = tenant;
+  token.subject = out.contact_id();
+  token.role = cv1::ROLE_CUSTOMER;
+  token.contact_id = out.contact_id();
+  token.entry_point_id = caller.entry_point_id.empty() ? req.entry_point_id() : caller.entry_point_id;
+  token.issued_at = absl::Now();
+  token.expires_at = token.issued_at + settings_.customer_token_ttl;
+  token.token_id = auth::RandomId();
+  out.set_customer_token(codec_->Sign(token));
+  *out.mutable_customer_token_expire_time() =
+      TimeUtil::MillisecondsToTimestamp(absl::ToUnixMillis(token.expires_at));
+  out.set_verification_requested(req.channel() == cv1::CHANNEL_VOICE);
+  return out;
+}
+
+absl::StatusOr<Message> Gateway::PostMessage(const std::string& tenant,
+                                             const std::string& contact_id,
+                                             const Participant& sender, const std::string& text,
+                                             const std::string& idempotency_key) {
+  const bool from_customer = sender.type() == cv1::PARTICIPANT_TYPE_CUSTOMER;
+  const std::string idem =
+      idempotency_key.empty() ? std::string() : absl::StrCat("msg:", contact_id, ":", idempotency_key);
+  Message message;
+  KEFU_ASSIGN_OR_RETURN(
+      CommitResult r,
+      CommitWithRetry(tenant, contact_id, [&](const Contact& c) -> absl::StatusOr<std::optional<Change>> {
+        if (c.ended()) {
+          return absl::FailedPreconditionError(
+              absl::StrCat("the dialog ", c.dialog_id, " has ended; no more messages"));
+        }
+        if (!from_customer && c.agent_id != sender.id()) {
+          return absl::PermissionDeniedError(
+              absl::StrCat("dialog_id: agent ", sender.id(), " is not serving dialog ", c.dialog_id));
+        }
+        const int64_t now = NowMs();
+        message.Clear();
+        message.set_message_id(auth::RandomId());
+        message.set_dialog_id(c.dialog_id);
+        message.set_sequence(c.version + 1);
+        *message.mutable_sender() = sender;
+        *message.mutable_sent_time() = TimeUtil::MillisecondsToTimestamp(now);
+        message.set_text(text);
+
+        Change ch;
+        ch.idempotency_key = idem;
+        ch.idempotency_value = message.SerializeAsString();
+        auto event = NewEvent(tenant);
+        event.mutable_message_sent()->set_contact_id(contact_id);
+        *event.mutable_message_sent()->mutable_message() = message;
+        event.mutable_actor()->set_role(from_customer ? cv1::ROLE_CUSTOMER : cv1::ROLE_AGENT);
+        event.mutable_actor()->set_subject(from_customer ? c.contact_id : sender.id());
+        ch.events.push_back(std::move(event));
+        ch.messages.push_back(message);
+        if (from_customer) {
+          ch.fields = {{field::kCustomerMessages, std::to_string(c.customer_messages + 1)}};
+          ch.commands.push_back({"ZREM", keys::Silence(tenant), contact_id});
+        } else {
+          ch.fields = {{field::kAgentMessages, std::to_string(c.agent_messages + 1)},
+                       {field::kSegmentMessages, std::to_string(c.segment_messages + 1)}};
+          ch.commands.push_back({"ZADD", keys::Silence(tenant),
+                                 std::to_string(now + absl::ToInt64Milliseconds(settings_.silence_timeout)),
+                                 contact_id});
+        }
+        v1::CustomerGatewayServiceUpdatesResponse cu;
+        *cu.mutable_message() = message;
+        ch.publish.emplace_back(keys::CustomerChannel(tenant, contact_id),
+                                CustomerUpdate(message.sequence(), cu));
+        if (!c.agent_id.empty()) {
+          v1::AgentGatewayServiceUpdatesResponse au;
+          *au.mutable_message() = message;
+          ch.publish.emplace_back(keys::AgentChannel(tenant, c.agent_id), AgentUpdate(au));
+        }
+        v1::MonitorResponse mu;
+        *mu.mutable_message() = message;
+        ch.publish.emplace_back(keys::MonitorChannel(tenant, contact_id), Pack(mu));
+        return ch;
+      }));
+  if (r.outcome == Outcome::kDuplicate) {
+    Message first;
+    if (!first.ParseFromString(r.stored)) return absl::InternalError("stored message unreadable");
+    return first;
+  }
+  return message;
+}
+
+absl::Status Gateway::CustomerTyping(const std::string& tenant, const std::string& contact_id,
+                                     const std::string& draft) {
+  KEFU_ASSIGN_OR_RETURN(Contact c, store_->Get(tenant, contact_id));
+  if (c.ended()) return absl::FailedPreconditionError("the dialog has ended");
+  v1::TypingDraft d;
+  d.set_dialog_id(c.dialog_id);
+  d.set_draft(draft);
+  if (!c.agent_id.empty()) {
+    v1::AgentGatewayServiceUpdatesResponse au;
+    *au.mutable_typing_draft() = d;
+    KEFU_RETURN_IF_ERROR(Publish(keys::AgentChannel(tenant, c.agent_id), AgentUpdate(au)));
+  }
+  v1::MonitorResponse mu;
+  *mu.mutable_typing_draft() = d;
+  return Publish(keys::MonitorChannel(tenant, contact_id), Pack(mu));
+}
+
+absl::Status Gateway::AgentTyping(const std::string& tenant, const std::string& agent_id,
+                                  const std::string& contact_id, bool typing) {
+  KEFU_ASSIGN_OR_RETURN(Contact c, store_->Get(tenant, contact_id));
+  if (c.agent_id != agent_id) {
+    return absl::PermissionDeniedError("dialog_id: not a dialog this agent is serving");
+  }
+  v1::CustomerGatewayServiceUpdatesResponse cu;
+  cu.mutable_agent_typing()->set_agent_id(agent_id);
+  cu.mutable_agent_typing()->set_typing(typing);
+  return Publish(keys::CustomerChannel(tenant, contact_id), CustomerUpdate(0, cu));
+}
+
+namespace {
+
+// Closes the serving agent's segment into the contact's segment list.
+std::string WithClosedSegment(const Contact& c, int64_t end_ms) {
+  kefu::events::v1::DialogEnded holder;
+  (void)holder.ParseFromString(c.segments);
+  if (!c.agent_id.empty()) {
+    auto* seg = holder.add_segments();
+    seg->set_agent_id(c.agent_id);
+    seg->set_department_id(c.department_id);
+    seg->set_initiation(c.initiation);
+    *seg->mutable_start_time() = TimeUtil::MillisecondsToTimestamp(c.assigned_ms);
+    *seg->mutable_end_time() = TimeUtil::MillisecondsToTimestamp(end_ms);
+    seg->set_agent_message_count(c.segment_messages);
+  }
+  return holder.SerializeAsString();
+}
+
+}  // namespace
+
+absl::StatusOr<Contact> Gateway::Assign(const std::string& tenant, const std::string& contact_id,
+                                        const std::string& agent_id, const std::string& queue_id,
+                                        const std::string& department_id) {
+  const cv1::AgentSummary agent = AgentSummaryOf(tenant, agent_id);
+  KEFU_ASSIGN_OR_RETURN(
+      CommitResult r,
+      CommitWithRetry(tenant, contact_id, [&](const Contact& c) -> absl::StatusOr<std::optional<Change>> {
+        if (c.ended()) {
+          return absl::FailedPreconditionError(
+              absl::StrCat("the contact ", contact_id, " has ended"));
+        }
+        if (c.agent_id == agent_id && c.state == cv1::CONTACT_STATE_ACTIVE) return std::nullopt;
+        const int64_t now = NowMs();
+        Change ch;
+        ch.fields = {{field::kState, std::to_string(cv1::CONTACT_STATE_ACTIVE)},
+                     {field::kAgent, agent_id},
+                     {field::kAssigned, std::to_string(now)},
+                     {field::kSegmentMessages, "0"}};
+        if (c.first_assigned_ms == 0) ch.fields.emplace_back(field::kFirstAssigned, std::to_string(now));
+        if (!queue_id.empty()) ch.fields.emplace_back(field::kQueue, queue_id);
+        if (!department_id.empty()) ch.fields.emplace_back(field::kDepartment, department_id);
+        if (!c.agent_id.empty()) {
+          // Taken over from another agent (transfer): close that agent's segment.
+          ch.fields.emplace_back(field::kSegments, WithClosedSegment(c, now));
+          ch.commands.push_back({"SREM", keys::AgentDialogs(tenant, c.agent_id), contact_id});
+        }
+        if (c.transfers > 0) {
+          ch.fields.emplace_back(field::kInitiation, std::to_string(cv1::DIALOG_INITIATION_TRANSFER));
+        }
+        ch.commands.push_back({"SADD", keys::AgentDialogs(tenant, agent_id), contact_id});
+        ch.commands.push_back({"HDEL", keys::AgentOffers(tenant, agent_id), contact_id});
+        v1::CustomerGatewayServiceUpdatesResponse cu;
+        *cu.mutable_agent_joined()->mutable_agent() = agent;
+        ch.publish.emplace_back(keys::CustomerChannel(tenant, contact_id),
+                                CustomerUpdate(c.version + 1, cu));
+        return ch;
+      }));
+  (void)r;
+  return store_->Get(tenant, contact_id);
+}
+
+absl::StatusOr<Contact> Gateway::End(const std::string& tenant, const std::string& contact_id,
+                                     DialogEndType end_type,
+                                     const cv1::DialogSummary* summary,
+                                     const std::string& actor_agent_id) {
+  Contact before;
+  bool ended_now = false;
+  KEFU_RETURN_IF_ERROR(
+      CommitWithRetry(tenant, contact_id, [&](const Contact& c) -> absl::StatusOr<std::optional<Change>> {
+        if (c.ended()) return std::nullopt;
+        if (!actor_agent_id.empty() && c.agent_id != actor_agent_id) {
+          return absl::PermissionDeniedError(
+              absl::StrCat("dialog_id: agent ", actor_agent_id, " is not serving dialog ", c.dialog_id));
+        }
+        before = c;
+        ended_now = true;
+        const int64_t now = NowMs();
+        const bool valid = c.customer_messages > 0;
+        const bool connected = c.first_assigned_ms > 0;
+
+        auto event = NewEvent(tenant);
+        auto* e = event.mutable_dialog_ended();
+        (void)e->ParseFromString(WithClosedSegment(c, now));
+        e->set_dialog_id(c.dialog_id);
+        e->set_contact_id(c.contact_id);
+        e->set_customer_id(c.customer_id);
+        e->set_channel(c.channel);
+        e->set_entry_point_id(c.entry_point_id);
+        e->set_department_id(c.department_id);
+        e->set_queue_id(c.queue_id);
+        e->set_initiation(c.transfers > 0 && c.initiation == cv1::DIALOG_INITIATION_TRANSFER
+                              ? cv1::DIALOG_INITIATION_CUSTOMER
+                              : c.initiation);
+        e->set_end_type(end_type);
+        e->set_valid(valid);
+        e->set_connected(connected);
+        *e->mutable_start_time() = TimeUtil::MillisecondsToTimestamp(c.start_ms);
+        if (connected) {
+          *e->mutable_first_assigned_time() = TimeUtil::MillisecondsToTimestamp(c.first_assigned_ms);
+          *e->mutable_wait_duration() =
+              TimeUtil::MillisecondsToDuration(c.first_assigned_ms - c.start_ms);
+          *e->mutable_talk_duration() = TimeUtil::MillisecondsToDuration(now - c.first_assigned_ms);
+        } else {
+          *e->mutable_wait_duration() = TimeUtil::MillisecondsToDuration(now - c.start_ms);
+        }
+        *e->mutable_end_time() = TimeUtil::MillisecondsToTimestamp(now);
+        e->set_customer_message_count(c.customer_messages);
+        e->set_agent_message_count(c.agent_messages);
+        e->set_bot_message_count(c.bot_messages);
+        if (summary != nullptr) *e->mutable_summary() = *summary;
+        e->set_tier(c.tier);
+        e->set_transfer_count(c.transfers);
+        if (!actor_agent_id.empty()) {
+          event.mutable_actor()->set_role(cv1::ROLE_AGENT);
+          event.mutable_actor()->set_subject(actor_agent_id);
+        }
+
+        Change ch;
+        ch.events.push_back(std::move(event));
+        ch.fields = {{field::kState, std::to_string(cv1::CONTACT_STATE_ENDED)},
+                     {field::kEnd, std::to_string(now)},
+                     {field::kEndType, std::to_string(end_type)}};
+        const std::string ttl = std::to_string(absl::ToInt64Seconds(settings_.ended_retention));
+        ch.commands.push_back({"ZREM", keys::Silence(tenant), contact_id});
+        ch.commands.push_back({"EXPIRE", keys::Contact(tenant, contact_id), ttl});
+        ch.commands.push_back({"EXPIRE", keys::Messages(tenant, contact_id), ttl});
+        ch.commands.push_back({"EXPIRE", keys::Dialog(tenant, c.dialog_id), ttl});
+        v1::CustomerGatewayServiceUpdatesResponse cu;
+        cu.mutable_ended()->set_end_type(end_type);
+        cu.mutable_ended()->set_rating_allowed(connected);
+        ch.publish.emplace_back(keys::CustomerChannel(tenant, contact_id),
+                                CustomerUpdate(c.version + 1, cu));
+        v1::MonitorResponse mu;
+        mu.mutable_ended()->set_dialog_id(c.dialog_id);
+        mu.mutable_ended()->set_end_type(end_type);
+        ch.publish.emplace_back(keys::MonitorChannel(tenant, contact_id), Pack(mu));
+        if (!c.agent_id.empty()) {
+          ch.commands.push_back({"SREM", keys::AgentDialogs(tenant, c.agent_id), contact_id});
+          v1::AgentGatewayServiceUpdatesResponse au;
+          au.mutable_dialog_ended()->set_dialog_id(c.dialog_id);
+          au.mutable_dialog_ended()->set_end_type(end_type);
+          ch.publish.emplace_back(keys::AgentChannel(tenant, c.agent_id), AgentUpdate(au));
+        }
+        return ch;
+      })
+          .status());
+  if (ended_now) {
+    // The router frees the agent's slot, or takes the contact out of its queue.
+    if (!before.agent_id.empty()) {
+      kefu::router::v1::ReleaseRequest rel;
+      rel.set_tenant_id(tenant);
+      rel.set_contact_id(contact_id);
+      rel.set_agent_id(before.agent_id);
+      rel.set_end_type(end_type);
+      rel.set_idempotency_key(absl::StrCat("end:", contact_id));
+      kefu::router::v1::ReleaseResponse resp;
+      auto ctx = peers_->Context();
+      auto st = peers_->routing().Release(ctx.get(), rel, &resp);
+      if (!st.ok()) {
+        log::Warn("router release failed", {{"tenant", tenant}, {"error", st.error_message()}});
+      }
+    } else {
+      kefu::router::v1::CancelRequest cancel;
+      cancel.set_tenant_id(tenant);
+      cancel.set_contact_id(contact_id);
+      cancel.set_reason(end_type == cv1::DIALOG_END_TYPE_OFFLINE_MESSAGE
+                            ? kefu::router::v1::CANCEL_REASON_OFFLINE_MESSAGE
+                            : kefu::router::v1::CANCEL_REASON_CUSTOMER_LEFT);
+      cancel.set_idempotency_key(absl::StrCat("end:", contact_id));
+      kefu::router::v1::CancelResponse resp;
+      auto ctx = peers_->Context();
+      auto st = peers_->routing().Cancel(ctx.get(), cancel, &resp);
+      if (!st.ok() && st.error_code() != grpc::StatusCode::NOT_FOUND &&
+          st.error_code() != grpc::StatusCode::FAILED_PRECONDITION) {
+        log::Warn("router cancel failed", {{"tenant", tenant}, {"error", st.error_message()}});
+      }
+    }
+  }
+  return store_->Get(tenant, contact_id);
+}
+
+absl::Status Gateway::TransferAway(const std::string& tenant, const std::string& contact_id,
+                                   const std::string& from_agent_id,
+                                   const std::string& transfer_id, ContactState next_state) {
+  return CommitWithRetry(
+             tenant, contact_id,
+             [&](const Contact& c) -> absl::StatusOr<std::optional<Change>> {
+               if (c.ended()) return std::nullopt;
+               Change ch;
+               const int64_t now = NowMs();
+               ch.fields = {{field::kTransfers, std::to_string(c.transfers + 1)}};
+               if (c.agent_id == from_agent_id) {
+                 ch.fields.emplace_back(field::kSegments, WithClosedSegment(c, now));
+                 ch.fields.emplace_back(field::kAgent, field::Deleted());
+                 ch.fields.emplace_back(field::kState, std::to_string(next_state));
+               }
+               ch.commands.push_back({"SREM", keys::AgentDialogs(tenant, from_agent_id), contact_id});
+               ch.commands.push_back({"ZREM", keys::Silence(tenant), contact_id});
+               v1::AgentGatewayServiceUpdatesResponse au;
+               au.mutable_transferred_away()->set_dialog_id(c.dialog_id);
+               au.mutable_transferred_away()->set_transfer_id(transfer_id);
+               ch.publish.emplace_back(keys::AgentChannel(tenant, from_agent_id), AgentUpdate(au));
+               v1::CustomerGatewayServiceUpdatesResponse cu;
+               cu.mutable_transfer();
+               ch.publish.emplace_back(keys::CustomerChannel(tenant, contact_id),
+                                       CustomerUpdate(c.version + 1, cu));
+               v1::MonitorResponse mu;
+               *mu.mutable_transferred() = au.transferred_away();
+               ch.publish.emplace_back(keys::MonitorChannel(tenant, contact_id), Pack(mu));
+               return ch;
+             })
+      .status();
+}
+
+absl::Status Gateway::Rate(const std::string& tenant, const std::string& contact_id, int score,
+                           const std::string& comment, const std::string& idempotency_key) {
+  KEFU_ASSIGN_OR_RETURN(Contact c, store_->Get(tenant, contact_id));
+  if (!c.ended()) {
+    return absl::FailedPreconditionError("the dialog is still open; rate it after it ends (F32)");
+  }
+  if (c.first_assigned_ms == 0) {
+    return absl::FailedPreconditionError("no agent served this dialog; there is nothing to rate");
+  }
+  auto claimed = store_->pool().Command({"HSETNX", keys::Contact(tenant, contact_id), field::kRated, "1"});
+  if (!claimed.ok()) return claimed.status();
+  if ((*claimed)->integer == 0) {
+    return absl::AlreadyExistsError(
+        absl::StrCat("the dialog ", c.dialog_id, " is already rated; a dialog takes one rating (F32)"));
+  }
+  kefu::crm::v1::RateDialogRequest req;
+  req.set_tenant_id(tenant);
+  req.set_dialog_id(c.dialog_id);
+  req.set_score(score);
+  req.set_comment(comment);
+  req.set_idempotency_key(idempotency_key.empty() ? "rate:" + contact_id : idempotency_key);
+  grpc::Status st;
+  // crm builds the dialog from the event stream; it may be a moment behind.
+  for (int attempt = 0; attempt < 40; ++attempt) {
+    kefu::crm::v1::RateDialogResponse resp;
+    auto ctx = peers_->Context();
+    st = peers_->records().RateDialog(ctx.get(), req, &resp);
+    if (st.error_code() != grpc::StatusCode::NOT_FOUND &&
+        st.error_code() != grpc::StatusCode::FAILED_PRECONDITION) {
+      break;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  if (!st.ok() && st.error_code() != grpc::StatusCode::ALREADY_EXISTS) {
+    (void)store_->pool().Command({"HDEL", keys::Contact(tenant, contact_id), field::kRated});
+    return FromGrpc(st, "crm");
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<v1::ActiveDialog> Gateway::ActiveDialogOf(const Contact& c) {
+  v1::ActiveDialog d;
+  d.set_contact_id(c.contact_id);
+  d.set_dialog_id(c.dialog_id);
+  (void)d.mutable_screen_pop()->ParseFromString(c.screen_pop);
+  KEFU_ASSIGN_OR_RETURN(auto messages, store_->Messages(c.tenant_id, c.contact_id,
+                                                        settings_.snapshot_messages));
+  for (auto& m : messages) *d.add_messages() = std::move(m);
+  d.set_customer_online(c.customer_online);
+  *d.mutable_assigned_time() = TimeUtil::MillisecondsToTimestamp(c.assigned_ms);
+  return d;
+}
+
+absl::StatusOr<v1::ContactSnapshot> Gateway::SnapshotOf(const Contact& c) {
+  v1::ContactSnapshot s;
+  s.set_contact_id(c.contact_id);
+  s.set_dialog_id(c.dialog_id);
+  s.set_state(c.state);
+  if (!c.agent_id.empty()) *s.mutable_agent() = AgentSummaryOf(c.tenant_id, c.agent_id);
+  KEFU_ASSIGN_OR_RETURN(auto messages, store_->Messages(c.tenant_id, c.contact_id,
+                                                        settings_.snapshot_messages));
+  for (auto& m : messages) *s.add_messages() = std::move(m);
+  return s;
+}
+
+// --- Reactions to other services' events ----------------------------------------------------
+
+void Gateway::OnOffer(const std::string& tenant, const kefu::events::v1::OfferCreated& e) {
+  auto c = store_->Get(tenant, e.contact_id());
+  if (!c.ok() || c->ended()) return;  // not a gateway contact (e.g. routed by a benchmark)
+  v1::Offer offer;
+  offer.set_offer_id(e.offer_id());
+  offer.set_contact_id(e.contact_id());
+  offer.set_dialog_id(c->dialog_id);
+  *offer.mutable_deadline() = e.deadline();
+  (void)offer.mutable_screen_pop()->ParseFromString(c->screen_pop);
+  *offer.mutable_screen_pop()->mutable_waited() =
+      TimeUtil::MillisecondsToDuration(NowMs() - c->start_ms);
+  offer.set_exclusive(e.exclusive());
+  offer.set_queue_id(e.queue_id());
+  if (e.transfer()) {
+    // The receiving agent gets the conversation so far (F18).
+    auto* info = offer.mutable_transfer();
+    kefu::events::v1::DialogEnded holder;
+    if (holder.ParseFromString(c->segments) && holder.segments_size() > 0) {
+      const auto& last = holder.segments(holder.segments_size() - 1);
+      *info->mutable_from_agent() = AgentSummaryOf(tenant, last.agent_id());
+    }
+    auto messages = store_->Messages(tenant, e.contact_id(), settings_.snapshot_messages);
+    if (messages.ok()) {
+      for (auto& m : *messages) *info->add_transcript() = std::move(m);
+    }
+  }
+  (void)CommitWithRetry(tenant, e.contact_id(),
+                        [&](const Contact& now) -> absl::StatusOr<std::optional<Change>> {
+                          if (now.ended()) return std::nullopt;
+                          Change ch;
+                          if (now.state != cv1::CONTACT_STATE_ACTIVE) {
+                            ch.fields = {{field::kState, std::to_string(cv1::CONTACT_STATE_OFFERED)}};
+                          }
+                          ch.commands.push_back({"HSET", keys::AgentOffers(tenant, e.agent_id()),
+                                                 e.contact_id(), offer.SerializeAsString()});
+                          v1::AgentGatewayServiceUpdatesResponse au;
+                          *au.mutable_offer() = offer;
+                          ch.publish.emplace_back(keys::AgentChannel(tenant, e.agent_id()),
+                                                  AgentUpdate(au));
+                          return ch;
+                        });
+}
+
+void Gateway::OnOfferGone(const std::string& tenant, const std::string& contact_id,
+                          const std::string& agent_id, const std::string& offer_id,
+                          v1::OfferWithdrawnReason reason) {
+  (void)store_->pool().Command({"HDEL", keys::AgentOffers(tenant, agent_id), contact_id});
+  v1::AgentGatewayServiceUpdatesResponse au;
+  au.mutable_offer_withdrawn()->set_offer_id(offer_id);
+  au.mutable_offer_withdrawn()->set_reason(reason);
+  (void)Publish(keys::AgentChannel(tenant, agent_id), AgentUpdate(au));
+}
+
+void Gateway::OnEvent(const kefu::events::v1::Event& event) {
+  const std::string& tenant = event.tenant_id();
+  using E = kefu::events::v1::Event;
+  switch (event.payload_case()) {
+    case E::kOfferCreated:
+      OnOffer(tenant, event.offer_created());
+      break;
+    case E::kOfferExpired:
+      OnOfferGone(tenant, event.offer_expired().contact_id(), event.offer_expired().agent_id(),
+                  event.offer_expired().offer_id(), v1::OFFER_WITHDRAWN_REASON_EXPIRED);
+      break;
+    case E::kOfferRejected:
+      (void)store_->pool().Command({"HDEL", keys::AgentOffers(tenant, event.offer_rejected().agent_id()),
+                                    event.offer_rejected().contact_id()});
+      break;
+    case E::kOfferWithdrawn: {
+      const auto& w = event.offer_withdrawn();
+      v1::OfferWithdrawnReason reason = v1::OFFER_WITHDRAWN_REASON_UNSPECIFIED;
+      switch (w.reason()) {
+        case kefu::events::v1::WITHDRAW_REASON_TAKEN_BY_OTHER:
+          reason = v1::OFFER_WITHDRAWN_REASON_TAKEN_BY_OTHER;
+          break;
+        case kefu::events::v1::WITHDRAW_REASON_CONTACT_ENDED:
+          reason = v1::OFFER_WITHDRAWN_REASON_CONTACT_ENDED;
+          break;
+        case kefu::events::v1::WITHDRAW_REASON_AGENT_UNAVAILABLE:
+          reason = v1::OFFER_WITHDRAWN_REASON_AGENT_UNAVAILABLE;
+          break;
+        default:
+          break;
+      }
+      OnOfferGone(tenant, w.contact_id(), w.agent_id(), w.offer_id(), reason);
+      break;
+    }
+    case E::kContactAssigned: {
+      const auto& a = event.contact_assigned();
+      auto c = store_->Get(tenant, a.contact_id());
+      if (!c.ok()) break;
+      (void)Assign(tenant, a.contact_id(), a.agent_id(), a.queue_id(), a.department_id());
+      break;
+    }
+    case E::kContactQueued: {
+      const auto& q = event.contact_queued();
+      v1::CustomerGatewayServiceUpdatesResponse cu;
+      cu.mutable_queue_position()->set_position(q.position());
+      (void)Publish(keys::CustomerChannel(tenant, q.contact_id()), CustomerUpdate(0, cu));
+      break;
+    }
+    case E::kAgentStatusChanged: {
+      const auto& s = event.agent_status_changed();
+      v1::AgentGatewayServiceUpdatesResponse au;
+      au.mutable_status()->set_status(s.status());
+      au.mutable_status()->set_reason(s.reason());
+      (void)Publish(keys::AgentChannel(tenant, s.agent_id()), AgentUpdate(au));
+      break;
+    }
+    case E::kDialogRated: {
+      const auto& r = event.dialog_rated();
+      if (r.agent_id().empty()) break;
+      v1::AgentGatewayServiceUpdatesResponse au;
+      au.mutable_rating()->set_dialog_id(r.dialog_id());
+      au.mutable_rating()->set_score(r.score());
+      au.mutable_rating()->set_comment(r.comment());
+      (void)Publish(keys::AgentChannel(tenant, r.agent_id()), AgentUpdate(au));
+      break;
+    }
+    default:
+      break;
+  }
+}
+
+void Gateway::SweepSilence(const std::string& tenant) {
+  const std::string now = std::to_string(NowMs());
+  auto due = store_->pool().Command(
+      {"ZRANGEBYSCORE", keys::Silence(tenant), "-inf", now, "LIMIT", "0", "100"});
+  if (!due.ok()) return;
+  for (size_t i = 0; i < (*due)->elements; ++i) {
+    const std::string contact = redis::ReplyText((*due)->element[i]);
+    // The replica whose ZREM removes it owns the timeout: one end per dialog.
+    auto claimed = store_->pool().Command({"ZREM", keys::Silence(tenant), contact});
+    if (!claimed.ok() || (*claimed)->integer != 1) continue;
+    auto ended = End(tenant, contact, cv1::DIALOG_END_TYPE_SYSTEM_TIMEOUT, nullptr, "");
+    if (!ended.ok()) {
+      log::Warn("silence timeout could not end a dialog",
+                {{"tenant", tenant}, {"error", ended.status().ToString()}});
+    }
+  }
+}
+
+}  // namespace kefu::gateway

@@ -1,0 +1,158 @@
+#pragma once
+
+#include <grpcpp/grpcpp.h>
+
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "kefu/crm/v1/customer.grpc.pb.h"
+#include "kefu/crm/v1/record.grpc.pb.h"
+#include "kefu/events/v1/events.pb.h"
+#include "kefu/gateway/v1/gateway.pb.h"
+#include "kefu/router/v1/routing.grpc.pb.h"
+#include "kefu/router/v1/routing_admin.grpc.pb.h"
+#include "libs/auth/token.h"
+#include "services/gateway/contact_store.h"
+#include "services/gateway/hub.h"
+
+namespace kefu::gateway {
+
+struct GatewaySettings {
+  // A dialog ends by itself after this long of customer silence following an agent
+  // message (F31).
+  absl::Duration silence_timeout = absl::Minutes(6);
+  absl::Duration sweep_interval = absl::Seconds(1);
+  // Updates queued for one slow stream before it is ended (the client resumes).
+  int stream_queue_limit = 1000;
+  // Messages in a snapshot (customer or agent).
+  int snapshot_messages = 100;
+  int max_message_chars = 5000;
+  absl::Duration customer_token_ttl = absl::Hours(24);
+  // How long ended contacts stay in Redis for Rate and late reads.
+  absl::Duration ended_retention = absl::Hours(24);
+};
+
+// The other services the gateway calls, with this service's platform token.
+class Peers final {
+ public:
+  Peers(const auth::TokenCodec* codec, const std::map<std::string, std::string, std::less<>>& addrs);
+
+  std::unique_ptr<grpc::ClientContext> Context(absl::Duration deadline = absl::Seconds(5)) const;
+
+  kefu::crm::v1::CustomerService::Stub& customers() { return *customers_; }
+  kefu::crm::v1::RecordService::Stub& records() { return *records_; }
+  kefu::router::v1::RoutingService::Stub& routing() { return *routing_; }
+  kefu::router::v1::RoutingAdminService::Stub& routing_admin() { return *routing_admin_; }
+
+ private:
+  const auth::TokenCodec* codec_;
+  std::unique_ptr<kefu::crm::v1::CustomerService::Stub> customers_;
+  std::unique_ptr<kefu::crm::v1::RecordService::Stub> records_;
+  std::unique_ptr<kefu::router::v1::RoutingService::Stub> routing_;
+  std::unique_ptr<kefu::router::v1::RoutingAdminService::Stub> routing_admin_;
+};
+
+// A contact's life at the gateway (ARCHITECTURE.md "A contact's life"): start, routing
+// outcome, assignment, messages both ways, transfer, end, rating. Each step is one atomic
+// commit of the contact (contact_store.h) with its events and live updates; the gRPC
+// services in gateway_service.cc only authenticate, validate and translate.
+class Gateway final {
+ public:
+  Gateway(ContactStore* store, Hub* hub, Peers* peers, const auth::TokenCodec* codec,
+          GatewaySettings settings)
+      : store_(store), hub_(hub), peers_(peers), codec_(codec), settings_(std::move(settings)) {}
+
+  const GatewaySettings& settings() const { return settings_; }
+  ContactStore& store() { return *store_; }
+  Hub& hub() { return *hub_; }
+  Peers& peers() { return *peers_; }
+
+  absl::StatusOr<v1::StartContactResponse> StartContact(const auth::Claims& caller,
+                                                        const v1::StartContactRequest& request,
+                                                        const std::string& peer_ip);
+
+  // A text message into the contact's dialog from `sender` (customer or the serving
+  // agent); a retry with the same idempotency key returns the first message.
+  absl::StatusOr<kefu::common::v1::Message> PostMessage(
+      const std::string& tenant, const std::string& contact_id,
+      const kefu::common::v1::Participant& sender, const std::string& text,
+      const std::string& idempotency_key);
+
+  absl::Status CustomerTyping(const std::string& tenant, const std::string& contact_id,
+                              const std::string& draft);
+  absl::Status AgentTyping(const std::string& tenant, const std::string& agent_id,
+                           const std::string& contact_id, bool typing);
+
+  // The agent takes the contact (accept, pickup, transfer accepted). Idempotent.
+  absl::StatusOr<Contact> Assign(const std::string& tenant, const std::string& contact_id,
+                                 const std::string& agent_id, const std::string& queue_id,
+                                 const std::string& department_id);
+
+  // Ends the contact once; later calls return the contact as it ended.
+  absl::StatusOr<Contact> End(const std::string& tenant, const std::string& contact_id,
+                              kefu::common::v1::DialogEndType end_type,
+                              const kefu::common::v1::DialogSummary* summary,
+                              const std::string& actor_agent_id);
+
+  // The serving agent leaves (transfer); the contact waits for the router's next offer.
+  absl::Status TransferAway(const std::string& tenant, const std::string& contact_id,
+                            const std::string& from_agent_id, const std::string& transfer_id,
+                            kefu::common::v1::ContactState next_state);
+
+  absl::Status Rate(const std::string& tenant, const std::string& contact_id, int score,
+                    const std::string& comment, const std::string& idempotency_key);
+
+  // Publishes an ephemeral update (no version change) on a channel.
+  absl::Status Publish(const std::string& channel, const std::string& payload);
+
+  // The dialog as the agent desktop shows it.
+  absl::StatusOr<v1::ActiveDialog> ActiveDialogOf(const Contact& contact);
+  absl::StatusOr<v1::ContactSnapshot> SnapshotOf(const Contact& contact);
+
+  // Nickname and avatar from the router's agent profile (cached a minute).
+  kefu::common::v1::AgentSummary AgentSummaryOf(const std::string& tenant,
+                                                const std::string& agent_id);
+
+  // Reacts to a domain event of another service (offers, assignment, status, rating).
+  void OnEvent(const kefu::events::v1::Event& event);
+
+  // Ends dialogs whose customer stayed silent too long after an agent message (F31).
+  void SweepSilence(const std::string& tenant);
+
+  kefu::events::v1::Event NewEvent(const std::string& tenant) const;
+
+ private:
+  absl::StatusOr<CommitResult> CommitWithRetry(
+      const std::string& tenant, const std::string& contact_id,
+      const std::function<absl::StatusOr<std::optional<Change>>(const Contact&)>& make);
+  void OnOffer(const std::string& tenant, const kefu::events::v1::OfferCreated& offer);
+  void OnOfferGone(const std::string& tenant, const std::string& contact_id,
+                   const std::string& agent_id, const std::string& offer_id,
+                   v1::OfferWithdrawnReason reason);
+
+  ContactStore* store_;
+  Hub* hub_;
+  Peers* peers_;
+  const auth::TokenCodec* codec_;
+  const GatewaySettings settings_;
+
+  struct CachedAgent {
+    kefu::common::v1::AgentSummary summary;
+    absl::Time fetched;
+  };
+  std::mutex agents_mu_;
+  std::map<std::string, CachedAgent> agents_;  // guarded by agents_mu_; "tenant/agent"
+};
+
+// Serialized updates for each kind of channel.
+std::string CustomerUpdate(int64_t sequence, v1::CustomerGatewayServiceUpdatesResponse update);
+std::string AgentUpdate(v1::AgentGatewayServiceUpdatesResponse update);
+
+}  // namespace kefu::gateway
