@@ -25,6 +25,11 @@ absl::Status ServiceContext::Migrate(const pg::MigrationSet& set) {
   while (true) {
     absl::Status status;
     status = pg::EnsureRole(owner, pg::kAppRole);
+    // Roles belong to the whole cluster, but EnsureRole's advisory lock only to one database:
+    // a service creating the role in another database at the same moment (tests, a fresh
+    // deployment) makes this CREATE ROLE fail ("already exists" / duplicate key). The role
+    // exists then, and a second look finds it.
+    if (!status.ok() && !absl::IsUnavailable(status)) status = pg::EnsureRole(owner, pg::kAppRole);
     if (status.ok()) status = pg::Migrate(owner, set);
     if (status.ok() || !absl::IsUnavailable(status) || absl::Now() + backoff > deadline) {
       return status;
@@ -144,8 +149,11 @@ absl::StatusOr<std::unique_ptr<ServiceRuntime>> ServiceRuntime::Start(
 void ServiceRuntime::Stop() {
   if (stopped_) return;
   stopped_ = true;
-  monitor_->Stop();  // NOT_SERVING first, so balancers stop sending new calls
-  server_->Shutdown(ctx_.config_.drain_timeout);
+  // A Start that failed part-way (setup, listen) destroys a runtime without a monitor or
+  // server: nothing to drain then, and dereferencing them crashed the process (SIGSEGV)
+  // instead of returning the start-up error.
+  if (monitor_ != nullptr) monitor_->Stop();  // NOT_SERVING first: balancers stop sending
+  if (server_ != nullptr) server_->Shutdown(ctx_.config_.drain_timeout);
   for (auto& worker : workers_) worker.request_stop();
   workers_.clear();  // joins
 }

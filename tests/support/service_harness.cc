@@ -8,8 +8,8 @@
 
 namespace kefu::testing {
 
-RunningService StartService(const server::ServiceDefinition& definition) {
-  RunningService out;
+ServiceConfig TestServiceConfig(const server::ServiceDefinition& definition,
+                                const std::string& pg_dsn) {
   ServiceConfig config;
   config.service = std::string(definition.name);
   config.grpc_addr = "127.0.0.1:0";
@@ -18,12 +18,18 @@ RunningService StartService(const server::ServiceDefinition& definition) {
   config.jwt_key = kTestJwtKey;
   config.health_interval = absl::Milliseconds(200);
   config.drain_timeout = absl::Seconds(1);
+  config.pg_dsn = pg_dsn;
+  return config;
+}
+
+RunningService StartService(const server::ServiceDefinition& definition) {
+  RunningService out;
   const ServiceInfo* info = FindService(definition.name);
   if (info != nullptr && info->needs_postgres) {
     out.pg_dsn = FreshDatabase(std::string(definition.name));
-    config.pg_dsn = out.pg_dsn;
   }
-  auto runtime = server::ServiceRuntime::Start(definition, std::move(config));
+  auto runtime =
+      server::ServiceRuntime::Start(definition, TestServiceConfig(definition, out.pg_dsn));
   if (!runtime.ok()) {
     throw std::runtime_error(
         absl::StrCat("cannot start ", definition.name, ": ", runtime.status().ToString()));

@@ -25,6 +25,11 @@ struct RunningService {
 // Starts `definition` with a fresh database named after it; fails the test on error.
 RunningService StartService(const server::ServiceDefinition& definition);
 
+// The configuration StartService uses: 127.0.0.1:0, the shared Redis, kTestJwtKey, and
+// `pg_dsn` (may be empty) as the service's database.
+ServiceConfig TestServiceConfig(const server::ServiceDefinition& definition,
+                                const std::string& pg_dsn);
+
 // A token signed with kTestJwtKey.
 std::string TokenFor(const std::string& tenant, auth::Role role, const std::string& subject,
                      absl::Duration ttl = absl::Minutes(5));
