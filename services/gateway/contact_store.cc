@@ -125,8 +125,8 @@ absl::StatusOr<Contact> ContactStore::Get(const std::string& tenant,
 
 absl::StatusOr<std::vector<kefu::common::v1::Message>> ContactStore::Messages(
     const std::string& tenant, const std::string& contact_id, int limit) {
-  auto reply = pool_->Command(
-      {"LRANGE", keys::Messages(tenant, contact_id), std::to_string(-limit), "-1"});
+  auto reply =
+      pool_->Command({"LRANGE", keys::Messages(tenant, contact_id), std::to_string(-limit), "-1"});
   if (!reply.ok()) return reply.status();
   std::vector<kefu::common::v1::Message> out;
   out.reserve((*reply)->elements);

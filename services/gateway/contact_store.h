@@ -64,8 +64,8 @@ struct Contact {
   int64_t assigned_ms = 0;  // current agent's segment start
   int64_t end_ms = 0;
   int32_t customer_messages = 0;
-  int32_t agent_messages = 0;   // in the whole dialog
-  int32_t segment_messages = 0; // by the current agent
+  int32_t agent_messages = 0;    // in the whole dialog
+  int32_t segment_messages = 0;  // by the current agent
   int32_t bot_messages = 0;
   int32_t transfers = 0;
   bool rated = false;

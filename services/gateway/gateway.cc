@@ -132,8 +132,9 @@ cv1::AgentSummary Gateway::AgentSummaryOf(const std::string& tenant, const std::
   return summary;
 }
 
-absl::StatusOr<v1::StartContactResponse> Gateway::StartContact(
-    const auth::Claims& caller, const v1::StartContactRequest& req, const std::string& peer_ip) {
+absl::StatusOr<v1::StartContactResponse> Gateway::StartContact(const auth::Claims& caller,
+                                                               const v1::StartContactRequest& req,
+                                                               const std::string& peer_ip) {
   const std::string& tenant = caller.tenant_id;
   v1::StartContactResponse out;
 
@@ -143,7 +144,8 @@ absl::StatusOr<v1::StartContactResponse> Gateway::StartContact(
     idem = absl::StrCat("start:", req.idempotency_key());
     auto seen = store_->pool().Command({"GET", events::TenantKey(tenant, "gw:idem:" + idem)});
     if (seen.ok() && !redis::ReplyIsNil(**seen)) {
-      KEFU_ASSIGN_OR_RETURN(Contact c, store_->Get(tenant, std::string(redis::ReplyString(**seen))));
+      KEFU_ASSIGN_OR_RETURN(Contact c,
+                            store_->Get(tenant, std::string(redis::ReplyString(**seen))));
       out.set_contact_id(c.contact_id);
       out.set_dialog_id(c.dialog_id);
       out.set_customer_id(c.customer_id);
@@ -183,7 +185,8 @@ absl::StatusOr<v1::StartContactResponse> Gateway::StartContact(
     ident.set_idempotency_key(c.contact_id);
     kefu::crm::v1::IdentifyCustomerResponse who;
     auto ctx = peers_->Context();
-    KEFU_RETURN_IF_ERROR(FromGrpc(peers_->customers().IdentifyCustomer(ctx.get(), ident, &who), "crm"));
+    KEFU_RETURN_IF_ERROR(
+        FromGrpc(peers_->customers().IdentifyCustomer(ctx.get(), ident, &who), "crm"));
     const auto& card = who.customer();
     c.customer_id = card.customer_id();
     c.customer_name = card.name();
@@ -272,18 +275,19 @@ absl::StatusOr<v1::StartContactResponse> Gateway::StartContact(
     auto rctx = peers_->Context();
     KEFU_RETURN_IF_ERROR(FromGrpc(peers_->routing().Enqueue(rctx.get(), enq, &routed), "router"));
     const ContactState state = routed.routing().state();
-    KEFU_RETURN_IF_ERROR(CommitWithRetry(tenant, c.contact_id,
-                                         [&](const Contact& now) -> absl::StatusOr<std::optional<Change>> {
-                                           // An offer or assignment may already be ahead.
-                                           if (now.state != cv1::CONTACT_STATE_STARTED) {
-                                             return std::nullopt;
-                                           }
-                                           Change ch;
-                                           ch.fields = {{field::kState, std::to_string(state)},
-                                                        {field::kQueue, routed.routing().queue_id()}};
-                                           return ch;
-                                         })
-                             .status());
+    KEFU_RETURN_IF_ERROR(
+        CommitWithRetry(tenant, c.contact_id,
+                        [&](const Contact& now) -> absl::StatusOr<std::optional<Change>> {
+                          // An offer or assignment may already be ahead.
+                          if (now.state != cv1::CONTACT_STATE_STARTED) {
+                            return std::nullopt;
+                          }
+                          Change ch;
+                          ch.fields = {{field::kState, std::to_string(state)},
+                                       {field::kQueue, routed.routing().queue_id()}};
+                          return ch;
+                        })
+            .status());
     out.set_contact_id(c.contact_id);
     out.set_dialog_id(c.dialog_id);
     out.set_customer_id(c.customer_id);
@@ -307,7 +311,8 @@ absl::StatusOr<v1::StartContactResponse> Gateway::StartContact(
   token.subject = out.contact_id();
   token.role = cv1::ROLE_CUSTOMER;
   token.contact_id = out.contact_id();
-  token.entry_point_id = caller.entry_point_id.empty() ? req.entry_point_id() : caller.entry_point_id;
+  token.entry_point_id =
+      caller.entry_point_id.empty() ? req.entry_point_id() : caller.entry_point_id;
   token.issued_at = absl::Now();
   token.expires_at = token.issued_at + settings_.customer_token_ttl;
   token.token_id = auth::RandomId();
@@ -323,63 +328,66 @@ absl::StatusOr<Message> Gateway::PostMessage(const std::string& tenant,
                                              const Participant& sender, const std::string& text,
                                              const std::string& idempotency_key) {
   const bool from_customer = sender.type() == cv1::PARTICIPANT_TYPE_CUSTOMER;
-  const std::string idem =
-      idempotency_key.empty() ? std::string() : absl::StrCat("msg:", contact_id, ":", idempotency_key);
+  const std::string idem = idempotency_key.empty()
+                               ? std::string()
+                               : absl::StrCat("msg:", contact_id, ":", idempotency_key);
   Message message;
   KEFU_ASSIGN_OR_RETURN(
       CommitResult r,
-      CommitWithRetry(tenant, contact_id, [&](const Contact& c) -> absl::StatusOr<std::optional<Change>> {
-        if (c.ended()) {
-          return absl::FailedPreconditionError(
-              absl::StrCat("the dialog ", c.dialog_id, " has ended; no more messages"));
-        }
-        if (!from_customer && c.agent_id != sender.id()) {
-          return absl::PermissionDeniedError(
-              absl::StrCat("dialog_id: agent ", sender.id(), " is not serving dialog ", c.dialog_id));
-        }
-        const int64_t now = NowMs();
-        message.Clear();
-        message.set_message_id(auth::RandomId());
-        message.set_dialog_id(c.dialog_id);
-        message.set_sequence(c.version + 1);
-        *message.mutable_sender() = sender;
-        *message.mutable_sent_time() = TimeUtil::MillisecondsToTimestamp(now);
-        message.set_text(text);
+      CommitWithRetry(
+          tenant, contact_id, [&](const Contact& c) -> absl::StatusOr<std::optional<Change>> {
+            if (c.ended()) {
+              return absl::FailedPreconditionError(
+                  absl::StrCat("the dialog ", c.dialog_id, " has ended; no more messages"));
+            }
+            if (!from_customer && c.agent_id != sender.id()) {
+              return absl::PermissionDeniedError(absl::StrCat(
+                  "dialog_id: agent ", sender.id(), " is not serving dialog ", c.dialog_id));
+            }
+            const int64_t now = NowMs();
+            message.Clear();
+            message.set_message_id(auth::RandomId());
+            message.set_dialog_id(c.dialog_id);
+            message.set_sequence(c.version + 1);
+            *message.mutable_sender() = sender;
+            *message.mutable_sent_time() = TimeUtil::MillisecondsToTimestamp(now);
+            message.set_text(text);
 
-        Change ch;
-        ch.idempotency_key = idem;
-        ch.idempotency_value = message.SerializeAsString();
-        auto event = NewEvent(tenant);
-        event.mutable_message_sent()->set_contact_id(contact_id);
-        *event.mutable_message_sent()->mutable_message() = message;
-        event.mutable_actor()->set_role(from_customer ? cv1::ROLE_CUSTOMER : cv1::ROLE_AGENT);
-        event.mutable_actor()->set_subject(from_customer ? c.contact_id : sender.id());
-        ch.events.push_back(std::move(event));
-        ch.messages.push_back(message);
-        if (from_customer) {
-          ch.fields = {{field::kCustomerMessages, std::to_string(c.customer_messages + 1)}};
-          ch.commands.push_back({"ZREM", keys::Silence(tenant), contact_id});
-        } else {
-          ch.fields = {{field::kAgentMessages, std::to_string(c.agent_messages + 1)},
-                       {field::kSegmentMessages, std::to_string(c.segment_messages + 1)}};
-          ch.commands.push_back({"ZADD", keys::Silence(tenant),
-                                 std::to_string(now + absl::ToInt64Milliseconds(settings_.silence_timeout)),
-                                 contact_id});
-        }
-        v1::CustomerGatewayServiceUpdatesResponse cu;
-        *cu.mutable_message() = message;
-        ch.publish.emplace_back(keys::CustomerChannel(tenant, contact_id),
-                                CustomerUpdate(message.sequence(), cu));
-        if (!c.agent_id.empty()) {
-          v1::AgentGatewayServiceUpdatesResponse au;
-          *au.mutable_message() = message;
-          ch.publish.emplace_back(keys::AgentChannel(tenant, c.agent_id), AgentUpdate(au));
-        }
-        v1::MonitorResponse mu;
-        *mu.mutable_message() = message;
-        ch.publish.emplace_back(keys::MonitorChannel(tenant, contact_id), Pack(mu));
-        return ch;
-      }));
+            Change ch;
+            ch.idempotency_key = idem;
+            ch.idempotency_value = message.SerializeAsString();
+            auto event = NewEvent(tenant);
+            event.mutable_message_sent()->set_contact_id(contact_id);
+            *event.mutable_message_sent()->mutable_message() = message;
+            event.mutable_actor()->set_role(from_customer ? cv1::ROLE_CUSTOMER : cv1::ROLE_AGENT);
+            event.mutable_actor()->set_subject(from_customer ? c.contact_id : sender.id());
+            ch.events.push_back(std::move(event));
+            ch.messages.push_back(message);
+            if (from_customer) {
+              ch.fields = {{field::kCustomerMessages, std::to_string(c.customer_messages + 1)}};
+              ch.commands.push_back({"ZREM", keys::Silence(tenant), contact_id});
+            } else {
+              ch.fields = {{field::kAgentMessages, std::to_string(c.agent_messages + 1)},
+                           {field::kSegmentMessages, std::to_string(c.segment_messages + 1)}};
+              ch.commands.push_back(
+                  {"ZADD", keys::Silence(tenant),
+                   std::to_string(now + absl::ToInt64Milliseconds(settings_.silence_timeout)),
+                   contact_id});
+            }
+            v1::CustomerGatewayServiceUpdatesResponse cu;
+            *cu.mutable_message() = message;
+            ch.publish.emplace_back(keys::CustomerChannel(tenant, contact_id),
+                                    CustomerUpdate(message.sequence(), cu));
+            if (!c.agent_id.empty()) {
+              v1::AgentGatewayServiceUpdatesResponse au;
+              *au.mutable_message() = message;
+              ch.publish.emplace_back(keys::AgentChannel(tenant, c.agent_id), AgentUpdate(au));
+            }
+            v1::MonitorResponse mu;
+            *mu.mutable_message() = message;
+            ch.publish.emplace_back(keys::MonitorChannel(tenant, contact_id), Pack(mu));
+            return ch;
+          }));
   if (r.outcome == Outcome::kDuplicate) {
     Message first;
     if (!first.ParseFromString(r.stored)) return absl::InternalError("stored message unreadable");
@@ -443,125 +451,131 @@ absl::StatusOr<Contact> Gateway::Assign(const std::string& tenant, const std::st
   const cv1::AgentSummary agent = AgentSummaryOf(tenant, agent_id);
   KEFU_ASSIGN_OR_RETURN(
       CommitResult r,
-      CommitWithRetry(tenant, contact_id, [&](const Contact& c) -> absl::StatusOr<std::optional<Change>> {
-        if (c.ended()) {
-          return absl::FailedPreconditionError(
-              absl::StrCat("the contact ", contact_id, " has ended"));
-        }
-        if (c.agent_id == agent_id && c.state == cv1::CONTACT_STATE_ACTIVE) return std::nullopt;
-        const int64_t now = NowMs();
-        Change ch;
-        ch.fields = {{field::kState, std::to_string(cv1::CONTACT_STATE_ACTIVE)},
-                     {field::kAgent, agent_id},
-                     {field::kAssigned, std::to_string(now)},
-                     {field::kSegmentMessages, "0"}};
-        if (c.first_assigned_ms == 0) ch.fields.emplace_back(field::kFirstAssigned, std::to_string(now));
-        if (!queue_id.empty()) ch.fields.emplace_back(field::kQueue, queue_id);
-        if (!department_id.empty()) ch.fields.emplace_back(field::kDepartment, department_id);
-        if (!c.agent_id.empty()) {
-          // Taken over from another agent (transfer): close that agent's segment.
-          ch.fields.emplace_back(field::kSegments, WithClosedSegment(c, now));
-          ch.commands.push_back({"SREM", keys::AgentDialogs(tenant, c.agent_id), contact_id});
-        }
-        if (c.transfers > 0) {
-          ch.fields.emplace_back(field::kInitiation, std::to_string(cv1::DIALOG_INITIATION_TRANSFER));
-        }
-        ch.commands.push_back({"SADD", keys::AgentDialogs(tenant, agent_id), contact_id});
-        ch.commands.push_back({"HDEL", keys::AgentOffers(tenant, agent_id), contact_id});
-        v1::CustomerGatewayServiceUpdatesResponse cu;
-        *cu.mutable_agent_joined()->mutable_agent() = agent;
-        ch.publish.emplace_back(keys::CustomerChannel(tenant, contact_id),
-                                CustomerUpdate(c.version + 1, cu));
-        return ch;
-      }));
+      CommitWithRetry(
+          tenant, contact_id, [&](const Contact& c) -> absl::StatusOr<std::optional<Change>> {
+            if (c.ended()) {
+              return absl::FailedPreconditionError(
+                  absl::StrCat("the contact ", contact_id, " has ended"));
+            }
+            if (c.agent_id == agent_id && c.state == cv1::CONTACT_STATE_ACTIVE) return std::nullopt;
+            const int64_t now = NowMs();
+            Change ch;
+            ch.fields = {{field::kState, std::to_string(cv1::CONTACT_STATE_ACTIVE)},
+                         {field::kAgent, agent_id},
+                         {field::kAssigned, std::to_string(now)},
+                         {field::kSegmentMessages, "0"}};
+            if (c.first_assigned_ms == 0)
+              ch.fields.emplace_back(field::kFirstAssigned, std::to_string(now));
+            if (!queue_id.empty()) ch.fields.emplace_back(field::kQueue, queue_id);
+            if (!department_id.empty()) ch.fields.emplace_back(field::kDepartment, department_id);
+            if (!c.agent_id.empty()) {
+              // Taken over from another agent (transfer): close that agent's segment.
+              ch.fields.emplace_back(field::kSegments, WithClosedSegment(c, now));
+              ch.commands.push_back({"SREM", keys::AgentDialogs(tenant, c.agent_id), contact_id});
+            }
+            if (c.transfers > 0) {
+              ch.fields.emplace_back(field::kInitiation,
+                                     std::to_string(cv1::DIALOG_INITIATION_TRANSFER));
+            }
+            ch.commands.push_back({"SADD", keys::AgentDialogs(tenant, agent_id), contact_id});
+            ch.commands.push_back({"HDEL", keys::AgentOffers(tenant, agent_id), contact_id});
+            v1::CustomerGatewayServiceUpdatesResponse cu;
+            *cu.mutable_agent_joined()->mutable_agent() = agent;
+            ch.publish.emplace_back(keys::CustomerChannel(tenant, contact_id),
+                                    CustomerUpdate(c.version + 1, cu));
+            return ch;
+          }));
   (void)r;
   return store_->Get(tenant, contact_id);
 }
 
 absl::StatusOr<Contact> Gateway::End(const std::string& tenant, const std::string& contact_id,
-                                     DialogEndType end_type,
-                                     const cv1::DialogSummary* summary,
+                                     DialogEndType end_type, const cv1::DialogSummary* summary,
                                      const std::string& actor_agent_id) {
   Contact before;
   bool ended_now = false;
   KEFU_RETURN_IF_ERROR(
-      CommitWithRetry(tenant, contact_id, [&](const Contact& c) -> absl::StatusOr<std::optional<Change>> {
-        if (c.ended()) return std::nullopt;
-        if (!actor_agent_id.empty() && c.agent_id != actor_agent_id) {
-          return absl::PermissionDeniedError(
-              absl::StrCat("dialog_id: agent ", actor_agent_id, " is not serving dialog ", c.dialog_id));
-        }
-        before = c;
-        ended_now = true;
-        const int64_t now = NowMs();
-        const bool valid = c.customer_messages > 0;
-        const bool connected = c.first_assigned_ms > 0;
+      CommitWithRetry(
+          tenant, contact_id,
+          [&](const Contact& c) -> absl::StatusOr<std::optional<Change>> {
+            if (c.ended()) return std::nullopt;
+            if (!actor_agent_id.empty() && c.agent_id != actor_agent_id) {
+              return absl::PermissionDeniedError(absl::StrCat(
+                  "dialog_id: agent ", actor_agent_id, " is not serving dialog ", c.dialog_id));
+            }
+            before = c;
+            ended_now = true;
+            const int64_t now = NowMs();
+            const bool valid = c.customer_messages > 0;
+            const bool connected = c.first_assigned_ms > 0;
 
-        auto event = NewEvent(tenant);
-        auto* e = event.mutable_dialog_ended();
-        (void)e->ParseFromString(WithClosedSegment(c, now));
-        e->set_dialog_id(c.dialog_id);
-        e->set_contact_id(c.contact_id);
-        e->set_customer_id(c.customer_id);
-        e->set_channel(c.channel);
-        e->set_entry_point_id(c.entry_point_id);
-        e->set_department_id(c.department_id);
-        e->set_queue_id(c.queue_id);
-        e->set_initiation(c.transfers > 0 && c.initiation == cv1::DIALOG_INITIATION_TRANSFER
-                              ? cv1::DIALOG_INITIATION_CUSTOMER
-                              : c.initiation);
-        e->set_end_type(end_type);
-        e->set_valid(valid);
-        e->set_connected(connected);
-        *e->mutable_start_time() = TimeUtil::MillisecondsToTimestamp(c.start_ms);
-        if (connected) {
-          *e->mutable_first_assigned_time() = TimeUtil::MillisecondsToTimestamp(c.first_assigned_ms);
-          *e->mutable_wait_duration() =
-              TimeUtil::MillisecondsToDuration(c.first_assigned_ms - c.start_ms);
-          *e->mutable_talk_duration() = TimeUtil::MillisecondsToDuration(now - c.first_assigned_ms);
-        } else {
-          *e->mutable_wait_duration() = TimeUtil::MillisecondsToDuration(now - c.start_ms);
-        }
-        *e->mutable_end_time() = TimeUtil::MillisecondsToTimestamp(now);
-        e->set_customer_message_count(c.customer_messages);
-        e->set_agent_message_count(c.agent_messages);
-        e->set_bot_message_count(c.bot_messages);
-        if (summary != nullptr) *e->mutable_summary() = *summary;
-        e->set_tier(c.tier);
-        e->set_transfer_count(c.transfers);
-        if (!actor_agent_id.empty()) {
-          event.mutable_actor()->set_role(cv1::ROLE_AGENT);
-          event.mutable_actor()->set_subject(actor_agent_id);
-        }
+            auto event = NewEvent(tenant);
+            auto* e = event.mutable_dialog_ended();
+            (void)e->ParseFromString(WithClosedSegment(c, now));
+            e->set_dialog_id(c.dialog_id);
+            e->set_contact_id(c.contact_id);
+            e->set_customer_id(c.customer_id);
+            e->set_channel(c.channel);
+            e->set_entry_point_id(c.entry_point_id);
+            e->set_department_id(c.department_id);
+            e->set_queue_id(c.queue_id);
+            e->set_initiation(c.transfers > 0 && c.initiation == cv1::DIALOG_INITIATION_TRANSFER
+                                  ? cv1::DIALOG_INITIATION_CUSTOMER
+                                  : c.initiation);
+            e->set_end_type(end_type);
+            e->set_valid(valid);
+            e->set_connected(connected);
+            *e->mutable_start_time() = TimeUtil::MillisecondsToTimestamp(c.start_ms);
+            if (connected) {
+              *e->mutable_first_assigned_time() =
+                  TimeUtil::MillisecondsToTimestamp(c.first_assigned_ms);
+              *e->mutable_wait_duration() =
+                  TimeUtil::MillisecondsToDuration(c.first_assigned_ms - c.start_ms);
+              *e->mutable_talk_duration() =
+                  TimeUtil::MillisecondsToDuration(now - c.first_assigned_ms);
+            } else {
+              *e->mutable_wait_duration() = TimeUtil::MillisecondsToDuration(now - c.start_ms);
+            }
+            *e->mutable_end_time() = TimeUtil::MillisecondsToTimestamp(now);
+            e->set_customer_message_count(c.customer_messages);
+            e->set_agent_message_count(c.agent_messages);
+            e->set_bot_message_count(c.bot_messages);
+            if (summary != nullptr) *e->mutable_summary() = *summary;
+            e->set_tier(c.tier);
+            e->set_transfer_count(c.transfers);
+            if (!actor_agent_id.empty()) {
+              event.mutable_actor()->set_role(cv1::ROLE_AGENT);
+              event.mutable_actor()->set_subject(actor_agent_id);
+            }
 
-        Change ch;
-        ch.events.push_back(std::move(event));
-        ch.fields = {{field::kState, std::to_string(cv1::CONTACT_STATE_ENDED)},
-                     {field::kEnd, std::to_string(now)},
-                     {field::kEndType, std::to_string(end_type)}};
-        const std::string ttl = std::to_string(absl::ToInt64Seconds(settings_.ended_retention));
-        ch.commands.push_back({"ZREM", keys::Silence(tenant), contact_id});
-        ch.commands.push_back({"EXPIRE", keys::Contact(tenant, contact_id), ttl});
-        ch.commands.push_back({"EXPIRE", keys::Messages(tenant, contact_id), ttl});
-        ch.commands.push_back({"EXPIRE", keys::Dialog(tenant, c.dialog_id), ttl});
-        v1::CustomerGatewayServiceUpdatesResponse cu;
-        cu.mutable_ended()->set_end_type(end_type);
-        cu.mutable_ended()->set_rating_allowed(connected);
-        ch.publish.emplace_back(keys::CustomerChannel(tenant, contact_id),
-                                CustomerUpdate(c.version + 1, cu));
-        v1::MonitorResponse mu;
-        mu.mutable_ended()->set_dialog_id(c.dialog_id);
-        mu.mutable_ended()->set_end_type(end_type);
-        ch.publish.emplace_back(keys::MonitorChannel(tenant, contact_id), Pack(mu));
-        if (!c.agent_id.empty()) {
-          ch.commands.push_back({"SREM", keys::AgentDialogs(tenant, c.agent_id), contact_id});
-          v1::AgentGatewayServiceUpdatesResponse au;
-          au.mutable_dialog_ended()->set_dialog_id(c.dialog_id);
-          au.mutable_dialog_ended()->set_end_type(end_type);
-          ch.publish.emplace_back(keys::AgentChannel(tenant, c.agent_id), AgentUpdate(au));
-        }
-        return ch;
-      })
+            Change ch;
+            ch.events.push_back(std::move(event));
+            ch.fields = {{field::kState, std::to_string(cv1::CONTACT_STATE_ENDED)},
+                         {field::kEnd, std::to_string(now)},
+                         {field::kEndType, std::to_string(end_type)}};
+            const std::string ttl = std::to_string(absl::ToInt64Seconds(settings_.ended_retention));
+            ch.commands.push_back({"ZREM", keys::Silence(tenant), contact_id});
+            ch.commands.push_back({"EXPIRE", keys::Contact(tenant, contact_id), ttl});
+            ch.commands.push_back({"EXPIRE", keys::Messages(tenant, contact_id), ttl});
+            ch.commands.push_back({"EXPIRE", keys::Dialog(tenant, c.dialog_id), ttl});
+            v1::CustomerGatewayServiceUpdatesResponse cu;
+            cu.mutable_ended()->set_end_type(end_type);
+            cu.mutable_ended()->set_rating_allowed(connected);
+            ch.publish.emplace_back(keys::CustomerChannel(tenant, contact_id),
+                                    CustomerUpdate(c.version + 1, cu));
+            v1::MonitorResponse mu;
+            mu.mutable_ended()->set_dialog_id(c.dialog_id);
+            mu.mutable_ended()->set_end_type(end_type);
+            ch.publish.emplace_back(keys::MonitorChannel(tenant, contact_id), Pack(mu));
+            if (!c.agent_id.empty()) {
+              ch.commands.push_back({"SREM", keys::AgentDialogs(tenant, c.agent_id), contact_id});
+              v1::AgentGatewayServiceUpdatesResponse au;
+              au.mutable_dialog_ended()->set_dialog_id(c.dialog_id);
+              au.mutable_dialog_ended()->set_end_type(end_type);
+              ch.publish.emplace_back(keys::AgentChannel(tenant, c.agent_id), AgentUpdate(au));
+            }
+            return ch;
+          })
           .status());
   if (ended_now) {
     // The router frees the agent's slot, or takes the contact out of its queue.
@@ -599,21 +613,21 @@ absl::StatusOr<Contact> Gateway::End(const std::string& tenant, const std::strin
 }
 
 absl::Status Gateway::TransferAway(const std::string& tenant, const std::string& contact_id,
-                                   const std::string& from_agent_id,
-                                   const std::string& transfer_id, ContactState next_state) {
+                                   const std::string& from_agent_id, const std::string& transfer_id,
+                                   ContactState next_state) {
   return CommitWithRetry(
              tenant, contact_id,
              [&](const Contact& c) -> absl::StatusOr<std::optional<Change>> {
                if (c.ended()) return std::nullopt;
                Change ch;
                const int64_t now = NowMs();
-               ch.fields = {{field::kTransfers, std::to_string(c.transfers + 1)}};
                if (c.agent_id == from_agent_id) {
                  ch.fields.emplace_back(field::kSegments, WithClosedSegment(c, now));
                  ch.fields.emplace_back(field::kAgent, field::Deleted());
                  ch.fields.emplace_back(field::kState, std::to_string(next_state));
                }
-               ch.commands.push_back({"SREM", keys::AgentDialogs(tenant, from_agent_id), contact_id});
+               ch.commands.push_back(
+                   {"SREM", keys::AgentDialogs(tenant, from_agent_id), contact_id});
                ch.commands.push_back({"ZREM", keys::Silence(tenant), contact_id});
                v1::AgentGatewayServiceUpdatesResponse au;
                au.mutable_transferred_away()->set_dialog_id(c.dialog_id);
@@ -631,6 +645,17 @@ absl::Status Gateway::TransferAway(const std::string& tenant, const std::string&
       .status();
 }
 
+absl::Status Gateway::CountTransfer(const std::string& tenant, const std::string& contact_id,
+                                    int delta) {
+  return CommitWithRetry(tenant, contact_id,
+                         [&](const Contact& c) -> absl::StatusOr<std::optional<Change>> {
+                           Change ch;
+                           ch.fields = {{field::kTransfers, std::to_string(c.transfers + delta)}};
+                           return ch;
+                         })
+      .status();
+}
+
 absl::Status Gateway::Rate(const std::string& tenant, const std::string& contact_id, int score,
                            const std::string& comment, const std::string& idempotency_key) {
   KEFU_ASSIGN_OR_RETURN(Contact c, store_->Get(tenant, contact_id));
@@ -640,11 +665,12 @@ absl::Status Gateway::Rate(const std::string& tenant, const std::string& contact
   if (c.first_assigned_ms == 0) {
     return absl::FailedPreconditionError("no agent served this dialog; there is nothing to rate");
   }
-  auto claimed = store_->pool().Command({"HSETNX", keys::Contact(tenant, contact_id), field::kRated, "1"});
+  auto claimed =
+      store_->pool().Command({"HSETNX", keys::Contact(tenant, contact_id), field::kRated, "1"});
   if (!claimed.ok()) return claimed.status();
   if ((*claimed)->integer == 0) {
-    return absl::AlreadyExistsError(
-        absl::StrCat("the dialog ", c.dialog_id, " is already rated; a dialog takes one rating (F32)"));
+    return absl::AlreadyExistsError(absl::StrCat(
+        "the dialog ", c.dialog_id, " is already rated; a dialog takes one rating (F32)"));
   }
   kefu::crm::v1::RateDialogRequest req;
   req.set_tenant_id(tenant);
@@ -676,8 +702,8 @@ absl::StatusOr<v1::ActiveDialog> Gateway::ActiveDialogOf(const Contact& c) {
   d.set_contact_id(c.contact_id);
   d.set_dialog_id(c.dialog_id);
   (void)d.mutable_screen_pop()->ParseFromString(c.screen_pop);
-  KEFU_ASSIGN_OR_RETURN(auto messages, store_->Messages(c.tenant_id, c.contact_id,
-                                                        settings_.snapshot_messages));
+  KEFU_ASSIGN_OR_RETURN(auto messages,
+                        store_->Messages(c.tenant_id, c.contact_id, settings_.snapshot_messages));
   for (auto& m : messages) *d.add_messages() = std::move(m);
   d.set_customer_online(c.customer_online);
   *d.mutable_assigned_time() = TimeUtil::MillisecondsToTimestamp(c.assigned_ms);
@@ -690,8 +716,8 @@ absl::StatusOr<v1::ContactSnapshot> Gateway::SnapshotOf(const Contact& c) {
   s.set_dialog_id(c.dialog_id);
   s.set_state(c.state);
   if (!c.agent_id.empty()) *s.mutable_agent() = AgentSummaryOf(c.tenant_id, c.agent_id);
-  KEFU_ASSIGN_OR_RETURN(auto messages, store_->Messages(c.tenant_id, c.contact_id,
-                                                        settings_.snapshot_messages));
+  KEFU_ASSIGN_OR_RETURN(auto messages,
+                        store_->Messages(c.tenant_id, c.contact_id, settings_.snapshot_messages));
   for (auto& m : messages) *s.add_messages() = std::move(m);
   return s;
 }
@@ -709,9 +735,11 @@ void Gateway::OnOffer(const std::string& tenant, const kefu::events::v1::OfferCr
   (void)offer.mutable_screen_pop()->ParseFromString(c->screen_pop);
   *offer.mutable_screen_pop()->mutable_waited() =
       TimeUtil::MillisecondsToDuration(NowMs() - c->start_ms);
-  offer.set_exclusive(e.exclusive());
+  // The router's event may not say; the contact's own record does.
+  offer.set_exclusive(e.exclusive() ||
+                      offer.screen_pop().customer().exclusive_agent_id() == e.agent_id());
   offer.set_queue_id(e.queue_id());
-  if (e.transfer()) {
+  if (e.transfer() || c->transfers > 0) {
     // The receiving agent gets the conversation so far (F18).
     auto* info = offer.mutable_transfer();
     kefu::events::v1::DialogEnded holder;
@@ -724,21 +752,20 @@ void Gateway::OnOffer(const std::string& tenant, const kefu::events::v1::OfferCr
       for (auto& m : *messages) *info->add_transcript() = std::move(m);
     }
   }
-  (void)CommitWithRetry(tenant, e.contact_id(),
-                        [&](const Contact& now) -> absl::StatusOr<std::optional<Change>> {
-                          if (now.ended()) return std::nullopt;
-                          Change ch;
-                          if (now.state != cv1::CONTACT_STATE_ACTIVE) {
-                            ch.fields = {{field::kState, std::to_string(cv1::CONTACT_STATE_OFFERED)}};
-                          }
-                          ch.commands.push_back({"HSET", keys::AgentOffers(tenant, e.agent_id()),
-                                                 e.contact_id(), offer.SerializeAsString()});
-                          v1::AgentGatewayServiceUpdatesResponse au;
-                          *au.mutable_offer() = offer;
-                          ch.publish.emplace_back(keys::AgentChannel(tenant, e.agent_id()),
-                                                  AgentUpdate(au));
-                          return ch;
-                        });
+  (void)CommitWithRetry(
+      tenant, e.contact_id(), [&](const Contact& now) -> absl::StatusOr<std::optional<Change>> {
+        if (now.ended()) return std::nullopt;
+        Change ch;
+        if (now.state != cv1::CONTACT_STATE_ACTIVE) {
+          ch.fields = {{field::kState, std::to_string(cv1::CONTACT_STATE_OFFERED)}};
+        }
+        ch.commands.push_back({"HSET", keys::AgentOffers(tenant, e.agent_id()), e.contact_id(),
+                               offer.SerializeAsString()});
+        v1::AgentGatewayServiceUpdatesResponse au;
+        *au.mutable_offer() = offer;
+        ch.publish.emplace_back(keys::AgentChannel(tenant, e.agent_id()), AgentUpdate(au));
+        return ch;
+      });
 }
 
 void Gateway::OnOfferGone(const std::string& tenant, const std::string& contact_id,
@@ -763,7 +790,8 @@ void Gateway::OnEvent(const kefu::events::v1::Event& event) {
                   event.offer_expired().offer_id(), v1::OFFER_WITHDRAWN_REASON_EXPIRED);
       break;
     case E::kOfferRejected:
-      (void)store_->pool().Command({"HDEL", keys::AgentOffers(tenant, event.offer_rejected().agent_id()),
+      (void)store_->pool().Command({"HDEL",
+                                    keys::AgentOffers(tenant, event.offer_rejected().agent_id()),
                                     event.offer_rejected().contact_id()});
       break;
     case E::kOfferWithdrawn: {

@@ -37,12 +37,16 @@ struct GatewaySettings {
   absl::Duration customer_token_ttl = absl::Hours(24);
   // How long ended contacts stay in Redis for Rate and late reads.
   absl::Duration ended_retention = absl::Hours(24);
+  // Consumer group reading the other services' events (one per deployment; tests that
+  // share a Redis use their own).
+  std::string event_group = "gateway";
 };
 
 // The other services the gateway calls, with this service's platform token.
 class Peers final {
  public:
-  Peers(const auth::TokenCodec* codec, const std::map<std::string, std::string, std::less<>>& addrs);
+  Peers(const auth::TokenCodec* codec,
+        const std::map<std::string, std::string, std::less<>>& addrs);
 
   std::unique_ptr<grpc::ClientContext> Context(absl::Duration deadline = absl::Seconds(5)) const;
 
@@ -80,10 +84,11 @@ class Gateway final {
 
   // A text message into the contact's dialog from `sender` (customer or the serving
   // agent); a retry with the same idempotency key returns the first message.
-  absl::StatusOr<kefu::common::v1::Message> PostMessage(
-      const std::string& tenant, const std::string& contact_id,
-      const kefu::common::v1::Participant& sender, const std::string& text,
-      const std::string& idempotency_key);
+  absl::StatusOr<kefu::common::v1::Message> PostMessage(const std::string& tenant,
+                                                        const std::string& contact_id,
+                                                        const kefu::common::v1::Participant& sender,
+                                                        const std::string& text,
+                                                        const std::string& idempotency_key);
 
   absl::Status CustomerTyping(const std::string& tenant, const std::string& contact_id,
                               const std::string& draft);
@@ -105,6 +110,10 @@ class Gateway final {
   absl::Status TransferAway(const std::string& tenant, const std::string& contact_id,
                             const std::string& from_agent_id, const std::string& transfer_id,
                             kefu::common::v1::ContactState next_state);
+
+  // Counts a transfer before the router moves the contact, so the next agent's offer
+  // already knows it is a transfer (carries the transcript); -1 undoes it on failure.
+  absl::Status CountTransfer(const std::string& tenant, const std::string& contact_id, int delta);
 
   absl::Status Rate(const std::string& tenant, const std::string& contact_id, int score,
                     const std::string& comment, const std::string& idempotency_key);

@@ -71,7 +71,8 @@ absl::Status ValidateKey(absl::string_view field, const std::string& key) {
   return absl::OkStatus();
 }
 
-cv1::Participant AgentParticipant(Gateway& gw, const std::string& tenant, const std::string& agent) {
+cv1::Participant AgentParticipant(Gateway& gw, const std::string& tenant,
+                                  const std::string& agent) {
   cv1::Participant p;
   p.set_type(cv1::PARTICIPANT_TYPE_AGENT);
   p.set_id(agent);
@@ -101,14 +102,16 @@ grpc::Status CustomerGatewayServiceImpl::StartContact(grpc::ServerContext* conte
           "StartContact needs a tenant's entry-point or service token, not a platform token");
     }
     if (!caller.contact_id.empty()) {
-      return absl::PermissionDeniedError("a customer token belongs to one contact; use an "
-                                         "entry-point token to start another");
+      return absl::PermissionDeniedError(
+          "a customer token belongs to one contact; use an "
+          "entry-point token to start another");
     }
     if (!caller.entry_point_id.empty() && !request->entry_point_id().empty() &&
         request->entry_point_id() != caller.entry_point_id) {
       return InvalidField("entry_point_id", "does not match the entry-point token");
     }
-    if (request->channel() == cv1::CHANNEL_UNSPECIFIED || !cv1::Channel_IsValid(request->channel())) {
+    if (request->channel() == cv1::CHANNEL_UNSPECIFIED ||
+        !cv1::Channel_IsValid(request->channel())) {
       return InvalidField("channel", "must be VOICE, CHAT, APP or EMAIL");
     }
     if (request->caller_number().empty() && request->visitor_id().empty() &&
@@ -119,7 +122,8 @@ grpc::Status CustomerGatewayServiceImpl::StartContact(grpc::ServerContext* conte
     for (const auto* f : {&request->caller_number(), &request->visitor_id(), &request->email(),
                           &request->im_account(), &request->entry_point_id(),
                           &request->requested_department_id(), &request->requested_agent_id()}) {
-      if (f->size() > 256) return InvalidField("caller_number", "identifiers are at most 256 bytes");
+      if (f->size() > 256)
+        return InvalidField("caller_number", "identifiers are at most 256 bytes");
     }
     if (request->first_message().size() > 20000) {
       return InvalidField("first_message", "at most 5000 characters");
@@ -228,7 +232,8 @@ grpc::Status CustomerGatewayServiceImpl::Send(grpc::ServerContext* context,
                                               v1::CustomerGatewayServiceSendResponse* response) {
   return HandleRpc([&]() -> absl::Status {
     KEFU_ASSIGN_OR_RETURN(auth::Claims caller, RequireCustomer(*authn_, *context));
-    KEFU_RETURN_IF_ERROR(ValidateText("text", request->text(), gateway_->settings().max_message_chars));
+    KEFU_RETURN_IF_ERROR(
+        ValidateText("text", request->text(), gateway_->settings().max_message_chars));
     KEFU_RETURN_IF_ERROR(ValidateKey("idempotency_key", request->idempotency_key()));
     KEFU_ASSIGN_OR_RETURN(Contact c, gateway_->store().Get(caller.tenant_id, caller.contact_id));
     cv1::Participant me;
@@ -242,9 +247,9 @@ grpc::Status CustomerGatewayServiceImpl::Send(grpc::ServerContext* context,
   });
 }
 
-grpc::Status CustomerGatewayServiceImpl::Typing(grpc::ServerContext* context,
-                                                const v1::CustomerGatewayServiceTypingRequest* request,
-                                                v1::CustomerGatewayServiceTypingResponse*) {
+grpc::Status CustomerGatewayServiceImpl::Typing(
+    grpc::ServerContext* context, const v1::CustomerGatewayServiceTypingRequest* request,
+    v1::CustomerGatewayServiceTypingResponse*) {
   return HandleRpc([&]() -> absl::Status {
     KEFU_ASSIGN_OR_RETURN(auth::Claims caller, RequireCustomer(*authn_, *context));
     if (request->draft().size() > static_cast<size_t>(gateway_->settings().max_message_chars) * 4) {
@@ -338,7 +343,7 @@ grpc::Status CustomerGatewayServiceImpl::LeaveMessage(grpc::ServerContext* conte
 // --- Agent side ---------------------------------------------------------------------------
 
 absl::StatusOr<Contact> AgentGatewayServiceImpl::ServedContact(const auth::Claims& caller,
-                                                              const std::string& dialog_id) {
+                                                               const std::string& dialog_id) {
   if (dialog_id.empty()) return InvalidField("dialog_id", "required");
   if (dialog_id.size() > 64) return InvalidField("dialog_id", "at most 64 characters");
   KEFU_ASSIGN_OR_RETURN(std::string contact_id,
@@ -404,7 +409,8 @@ grpc::ServerWriteReactor<v1::AgentGatewayServiceUpdatesResponse>* AgentGatewaySe
   if (offers.ok()) {
     for (size_t i = 0; i < (*offers)->elements; ++i) {
       v1::Offer o;
-      if (o.ParseFromString(redis::ReplyText((*offers)->element[i]))) *snap->add_offers() = std::move(o);
+      if (o.ParseFromString(redis::ReplyText((*offers)->element[i])))
+        *snap->add_offers() = std::move(o);
     }
   }
   auto status = pool.Command({"HGET", events::TenantKey(tenant, "agent:" + agent), "status"});
@@ -420,7 +426,8 @@ grpc::ServerWriteReactor<v1::MonitorResponse>* AgentGatewayServiceImpl::Monitor(
   using Update = v1::MonitorResponse;
   auto caller = authn_->Require(*context, {ROLE_SUPERVISOR, ROLE_ADMIN});
   if (!caller.ok()) return FailedStream<Update>(caller.status());
-  if (request->dialog_id().empty()) return FailedStream<Update>(InvalidField("dialog_id", "required"));
+  if (request->dialog_id().empty())
+    return FailedStream<Update>(InvalidField("dialog_id", "required"));
   const std::string tenant = caller->tenant_id;
   auto contact_id = gateway_->store().ContactOfDialog(tenant, request->dialog_id());
   if (!contact_id.ok()) return FailedStream<Update>(contact_id.status());
@@ -479,7 +486,8 @@ grpc::Status AgentGatewayServiceImpl::Accept(grpc::ServerContext* context,
                                              const v1::AcceptRequest* request,
                                              v1::AcceptResponse* response) {
   return HandleRpc([&]() -> absl::Status {
-    KEFU_ASSIGN_OR_RETURN(auth::Claims caller, authn_->Require(*context, {ROLE_AGENT, ROLE_SUPERVISOR}));
+    KEFU_ASSIGN_OR_RETURN(auth::Claims caller,
+                          authn_->Require(*context, {ROLE_AGENT, ROLE_SUPERVISOR}));
     if (request->offer_id().empty()) return InvalidField("offer_id", "required");
     if (request->offer_id().size() > 128) return InvalidField("offer_id", "at most 128 characters");
     KEFU_RETURN_IF_ERROR(ValidateKey("idempotency_key", request->idempotency_key()));
@@ -491,9 +499,11 @@ grpc::Status AgentGatewayServiceImpl::Accept(grpc::ServerContext* context,
                                                                : request->idempotency_key());
     kefu::router::v1::AcceptOfferResponse resp;
     auto ctx = gateway_->peers().Context();
-    KEFU_RETURN_IF_ERROR(FromGrpc(gateway_->peers().routing().AcceptOffer(ctx.get(), req, &resp), "router"));
-    KEFU_ASSIGN_OR_RETURN(Contact c, gateway_->Assign(caller.tenant_id, resp.contact_id(), caller.subject,
-                                                      resp.queue_id(), resp.department_id()));
+    KEFU_RETURN_IF_ERROR(
+        FromGrpc(gateway_->peers().routing().AcceptOffer(ctx.get(), req, &resp), "router"));
+    KEFU_ASSIGN_OR_RETURN(Contact c,
+                          gateway_->Assign(caller.tenant_id, resp.contact_id(), caller.subject,
+                                           resp.queue_id(), resp.department_id()));
     KEFU_ASSIGN_OR_RETURN(*response->mutable_dialog(), gateway_->ActiveDialogOf(c));
     return absl::OkStatus();
   });
@@ -503,7 +513,8 @@ grpc::Status AgentGatewayServiceImpl::Reject(grpc::ServerContext* context,
                                              const v1::RejectRequest* request,
                                              v1::RejectResponse*) {
   return HandleRpc([&]() -> absl::Status {
-    KEFU_ASSIGN_OR_RETURN(auth::Claims caller, authn_->Require(*context, {ROLE_AGENT, ROLE_SUPERVISOR}));
+    KEFU_ASSIGN_OR_RETURN(auth::Claims caller,
+                          authn_->Require(*context, {ROLE_AGENT, ROLE_SUPERVISOR}));
     if (request->offer_id().empty()) return InvalidField("offer_id", "required");
     if (request->reason().size() > 1000) return InvalidField("reason", "at most 1000 bytes");
     KEFU_RETURN_IF_ERROR(ValidateKey("idempotency_key", request->idempotency_key()));
@@ -524,8 +535,10 @@ grpc::Status AgentGatewayServiceImpl::Send(grpc::ServerContext* context,
                                            const v1::AgentGatewayServiceSendRequest* request,
                                            v1::AgentGatewayServiceSendResponse* response) {
   return HandleRpc([&]() -> absl::Status {
-    KEFU_ASSIGN_OR_RETURN(auth::Claims caller, authn_->Require(*context, {ROLE_AGENT, ROLE_SUPERVISOR}));
-    KEFU_RETURN_IF_ERROR(ValidateText("text", request->text(), gateway_->settings().max_message_chars));
+    KEFU_ASSIGN_OR_RETURN(auth::Claims caller,
+                          authn_->Require(*context, {ROLE_AGENT, ROLE_SUPERVISOR}));
+    KEFU_RETURN_IF_ERROR(
+        ValidateText("text", request->text(), gateway_->settings().max_message_chars));
     KEFU_RETURN_IF_ERROR(ValidateKey("idempotency_key", request->idempotency_key()));
     KEFU_ASSIGN_OR_RETURN(Contact c, ServedContact(caller, request->dialog_id()));
     KEFU_ASSIGN_OR_RETURN(
@@ -541,7 +554,8 @@ grpc::Status AgentGatewayServiceImpl::Typing(grpc::ServerContext* context,
                                              const v1::AgentGatewayServiceTypingRequest* request,
                                              v1::AgentGatewayServiceTypingResponse*) {
   return HandleRpc([&]() -> absl::Status {
-    KEFU_ASSIGN_OR_RETURN(auth::Claims caller, authn_->Require(*context, {ROLE_AGENT, ROLE_SUPERVISOR}));
+    KEFU_ASSIGN_OR_RETURN(auth::Claims caller,
+                          authn_->Require(*context, {ROLE_AGENT, ROLE_SUPERVISOR}));
     KEFU_ASSIGN_OR_RETURN(Contact c, ServedContact(caller, request->dialog_id()));
     return gateway_->AgentTyping(caller.tenant_id, caller.subject, c.contact_id, request->typing());
   });
@@ -551,7 +565,8 @@ grpc::Status AgentGatewayServiceImpl::Transfer(grpc::ServerContext* context,
                                                const v1::TransferRequest* request,
                                                v1::TransferResponse* response) {
   return HandleRpc([&]() -> absl::Status {
-    KEFU_ASSIGN_OR_RETURN(auth::Claims caller, authn_->Require(*context, {ROLE_AGENT, ROLE_SUPERVISOR}));
+    KEFU_ASSIGN_OR_RETURN(auth::Claims caller,
+                          authn_->Require(*context, {ROLE_AGENT, ROLE_SUPERVISOR}));
     KEFU_RETURN_IF_ERROR(ValidateKey("idempotency_key", request->idempotency_key()));
     if (request->note().size() > 4000) return InvalidField("note", "at most 1000 characters");
     KEFU_ASSIGN_OR_RETURN(Contact c, ServedContact(caller, request->dialog_id()));
@@ -581,7 +596,12 @@ grpc::Status AgentGatewayServiceImpl::Transfer(grpc::ServerContext* context,
                                 : request->idempotency_key());
     kefu::router::v1::TransferResponse resp;
     auto ctx = gateway_->peers().Context();
-    KEFU_RETURN_IF_ERROR(FromGrpc(gateway_->peers().routing().Transfer(ctx.get(), req, &resp), "router"));
+    KEFU_RETURN_IF_ERROR(gateway_->CountTransfer(caller.tenant_id, c.contact_id, 1));
+    if (auto st = FromGrpc(gateway_->peers().routing().Transfer(ctx.get(), req, &resp), "router");
+        !st.ok()) {
+      (void)gateway_->CountTransfer(caller.tenant_id, c.contact_id, -1);
+      return st;
+    }
     response->set_transfer_id(resp.transfer_id());
     response->set_state(resp.routing().state());
     KEFU_RETURN_IF_ERROR(gateway_->TransferAway(caller.tenant_id, c.contact_id, caller.subject,
@@ -594,7 +614,8 @@ grpc::Status AgentGatewayServiceImpl::InviteRating(grpc::ServerContext* context,
                                                    const v1::InviteRatingRequest* request,
                                                    v1::InviteRatingResponse*) {
   return HandleRpc([&]() -> absl::Status {
-    KEFU_ASSIGN_OR_RETURN(auth::Claims caller, authn_->Require(*context, {ROLE_AGENT, ROLE_SUPERVISOR}));
+    KEFU_ASSIGN_OR_RETURN(auth::Claims caller,
+                          authn_->Require(*context, {ROLE_AGENT, ROLE_SUPERVISOR}));
     KEFU_ASSIGN_OR_RETURN(Contact c, ServedContact(caller, request->dialog_id()));
     v1::CustomerGatewayServiceUpdatesResponse cu;
     cu.mutable_rating_invitation()->set_dialog_id(c.dialog_id);
@@ -608,24 +629,26 @@ grpc::Status AgentGatewayServiceImpl::Close(grpc::ServerContext* context,
                                             const v1::CloseRequest* request,
                                             v1::CloseResponse* response) {
   return HandleRpc([&]() -> absl::Status {
-    KEFU_ASSIGN_OR_RETURN(auth::Claims caller, authn_->Require(*context, {ROLE_AGENT, ROLE_SUPERVISOR}));
+    KEFU_ASSIGN_OR_RETURN(auth::Claims caller,
+                          authn_->Require(*context, {ROLE_AGENT, ROLE_SUPERVISOR}));
     if (!request->has_summary() ||
         (request->summary().text().empty() && request->summary().category().empty())) {
       return InvalidField("summary", "required: a category or a text (F31)");
     }
-    if (request->summary().text().size() > 20000) return InvalidField("summary", "text at most 5000 characters");
+    if (request->summary().text().size() > 20000)
+      return InvalidField("summary", "text at most 5000 characters");
     KEFU_RETURN_IF_ERROR(ValidateKey("idempotency_key", request->idempotency_key()));
     if (request->dialog_id().empty()) return InvalidField("dialog_id", "required");
-    KEFU_ASSIGN_OR_RETURN(std::string contact_id,
-                          gateway_->store().ContactOfDialog(caller.tenant_id, request->dialog_id()));
+    KEFU_ASSIGN_OR_RETURN(std::string contact_id, gateway_->store().ContactOfDialog(
+                                                      caller.tenant_id, request->dialog_id()));
     KEFU_ASSIGN_OR_RETURN(Contact before, gateway_->store().Get(caller.tenant_id, contact_id));
     if (!before.ended() && before.agent_id != caller.subject) {
       return absl::PermissionDeniedError(
           absl::StrCat("dialog_id: you are not serving dialog ", request->dialog_id()));
     }
-    KEFU_ASSIGN_OR_RETURN(Contact c, gateway_->End(caller.tenant_id, contact_id,
-                                                   cv1::DIALOG_END_TYPE_AGENT, &request->summary(),
-                                                   before.ended() ? "" : caller.subject));
+    KEFU_ASSIGN_OR_RETURN(Contact c,
+                          gateway_->End(caller.tenant_id, contact_id, cv1::DIALOG_END_TYPE_AGENT,
+                                        &request->summary(), before.ended() ? "" : caller.subject));
     response->set_valid(c.customer_messages > 0);
     *response->mutable_duration() = TimeUtil::MillisecondsToDuration(c.end_ms - c.start_ms);
     return absl::OkStatus();
@@ -636,7 +659,8 @@ grpc::Status AgentGatewayServiceImpl::PickUp(grpc::ServerContext* context,
                                              const v1::PickUpRequest* request,
                                              v1::PickUpResponse* response) {
   return HandleRpc([&]() -> absl::Status {
-    KEFU_ASSIGN_OR_RETURN(auth::Claims caller, authn_->Require(*context, {ROLE_AGENT, ROLE_SUPERVISOR}));
+    KEFU_ASSIGN_OR_RETURN(auth::Claims caller,
+                          authn_->Require(*context, {ROLE_AGENT, ROLE_SUPERVISOR}));
     KEFU_RETURN_IF_ERROR(ValidateKey("idempotency_key", request->idempotency_key()));
     kefu::router::v1::PickUpRequest req;
     req.set_tenant_id(caller.tenant_id);
@@ -646,9 +670,10 @@ grpc::Status AgentGatewayServiceImpl::PickUp(grpc::ServerContext* context,
     req.set_idempotency_key(request->idempotency_key());
     kefu::router::v1::PickUpResponse resp;
     auto ctx = gateway_->peers().Context();
-    KEFU_RETURN_IF_ERROR(FromGrpc(gateway_->peers().routing().PickUp(ctx.get(), req, &resp), "router"));
-    KEFU_ASSIGN_OR_RETURN(Contact c, gateway_->Assign(caller.tenant_id, resp.contact_id(), caller.subject,
-                                                      resp.queue_id(), ""));
+    KEFU_RETURN_IF_ERROR(
+        FromGrpc(gateway_->peers().routing().PickUp(ctx.get(), req, &resp), "router"));
+    KEFU_ASSIGN_OR_RETURN(Contact c, gateway_->Assign(caller.tenant_id, resp.contact_id(),
+                                                      caller.subject, resp.queue_id(), ""));
     KEFU_ASSIGN_OR_RETURN(*response->mutable_dialog(), gateway_->ActiveDialogOf(c));
     return absl::OkStatus();
   });
@@ -659,7 +684,8 @@ grpc::Status AgentGatewayServiceImpl::Broadcast(grpc::ServerContext* context,
                                                 v1::BroadcastResponse* response) {
   return HandleRpc([&]() -> absl::Status {
     KEFU_ASSIGN_OR_RETURN(auth::Claims caller, authn_->Require(*context, {ROLE_ADMIN}));
-    KEFU_RETURN_IF_ERROR(ValidateText("text", request->text(), gateway_->settings().max_message_chars));
+    KEFU_RETURN_IF_ERROR(
+        ValidateText("text", request->text(), gateway_->settings().max_message_chars));
     KEFU_RETURN_IF_ERROR(ValidateKey("idempotency_key", request->idempotency_key()));
     const std::string id = auth::RandomId();
     v1::AgentGatewayServiceUpdatesResponse au;
@@ -676,11 +702,12 @@ grpc::Status AgentGatewayServiceImpl::Broadcast(grpc::ServerContext* context,
     sent->set_text(request->text());
     for (const auto& d : request->department_ids()) sent->add_department_ids(d);
     auto& pool = gateway_->store().pool();
-    KEFU_RETURN_IF_ERROR(pool.Command({"XADD", events::StreamKey(caller.tenant_id), "MAXLEN", "~",
-                                       "1000000", "*", "type", "broadcast_sent", "event",
-                                       event.SerializeAsString()})
-                             .status());
-    KEFU_RETURN_IF_ERROR(gateway_->Publish(keys::BroadcastChannel(caller.tenant_id), AgentUpdate(au)));
+    KEFU_RETURN_IF_ERROR(
+        pool.Command({"XADD", events::StreamKey(caller.tenant_id), "MAXLEN", "~", "1000000", "*",
+                      "type", "broadcast_sent", "event", event.SerializeAsString()})
+            .status());
+    KEFU_RETURN_IF_ERROR(
+        gateway_->Publish(keys::BroadcastChannel(caller.tenant_id), AgentUpdate(au)));
     // Agents with an open desktop stream, on any replica.
     KEFU_ASSIGN_OR_RETURN(redis::Reply streams,
                           pool.Command({"HVALS", keys::AgentStreams(caller.tenant_id)}));
@@ -710,8 +737,8 @@ absl::Status SetupWith(server::ServiceContext& ctx, const GatewaySettings& setti
   auto store = std::make_shared<ContactStore>(ctx.redis());
   auto hub = std::make_shared<Hub>(ctx.redis_url());
   auto peers = std::make_shared<Peers>(&ctx.token_codec(), ctx.config().peers);
-  auto gateway = std::make_shared<Gateway>(store.get(), hub.get(), peers.get(), &ctx.token_codec(),
-                                           settings);
+  auto gateway =
+      std::make_shared<Gateway>(store.get(), hub.get(), peers.get(), &ctx.token_codec(), settings);
   ctx.Keep(store);
   ctx.Keep(hub);
   ctx.Keep(peers);
@@ -726,7 +753,7 @@ absl::Status SetupWith(server::ServiceContext& ctx, const GatewaySettings& setti
   // Offers, assignments, status changes and ratings from the other services become
   // updates on the sessions' channels; one replica handles each event.
   events::ConsumerOptions options;
-  options.group = "gateway";
+  options.group = settings.event_group;
   options.consumer = ConsumerName();
   options.block = absl::Milliseconds(500);
   options.tenant_refresh = absl::Milliseconds(500);

@@ -38,6 +38,13 @@ class CustomerGatewayServiceImpl final : public CustomerBase {
                     v1::RateResponse* response) override;
   grpc::Status LeaveMessage(grpc::ServerContext* context, const v1::LeaveMessageRequest* request,
                             v1::LeaveMessageResponse* response) override;
+  // F35, in file_rpcs.cc.
+  grpc::Status UploadFile(grpc::ServerContext* context,
+                          grpc::ServerReader<v1::CustomerGatewayServiceUploadFileRequest>* reader,
+                          v1::CustomerGatewayServiceUploadFileResponse* response) override;
+  grpc::Status DownloadFile(
+      grpc::ServerContext* context, const v1::CustomerGatewayServiceDownloadFileRequest* request,
+      grpc::ServerWriter<v1::CustomerGatewayServiceDownloadFileResponse>* writer) override;
 
  private:
   Gateway* gateway_;
@@ -53,8 +60,8 @@ class AgentGatewayServiceImpl final : public AgentBase {
   grpc::ServerWriteReactor<v1::AgentGatewayServiceUpdatesResponse>* Updates(
       grpc::CallbackServerContext* context,
       const v1::AgentGatewayServiceUpdatesRequest* request) override;
-  grpc::ServerWriteReactor<v1::MonitorResponse>* Monitor(grpc::CallbackServerContext* context,
-                                                         const v1::MonitorRequest* request) override;
+  grpc::ServerWriteReactor<v1::MonitorResponse>* Monitor(
+      grpc::CallbackServerContext* context, const v1::MonitorRequest* request) override;
   grpc::Status Accept(grpc::ServerContext* context, const v1::AcceptRequest* request,
                       v1::AcceptResponse* response) override;
   grpc::Status Reject(grpc::ServerContext* context, const v1::RejectRequest* request,
@@ -74,6 +81,13 @@ class AgentGatewayServiceImpl final : public AgentBase {
                       v1::PickUpResponse* response) override;
   grpc::Status Broadcast(grpc::ServerContext* context, const v1::BroadcastRequest* request,
                          v1::BroadcastResponse* response) override;
+  // F35, in file_rpcs.cc.
+  grpc::Status UploadFile(grpc::ServerContext* context,
+                          grpc::ServerReader<v1::AgentGatewayServiceUploadFileRequest>* reader,
+                          v1::AgentGatewayServiceUploadFileResponse* response) override;
+  grpc::Status DownloadFile(
+      grpc::ServerContext* context, const v1::AgentGatewayServiceDownloadFileRequest* request,
+      grpc::ServerWriter<v1::AgentGatewayServiceDownloadFileResponse>* writer) override;
 
  private:
   // The contact of a dialog the calling agent serves (PERMISSION_DENIED otherwise).

@@ -26,7 +26,8 @@ Context Connect(const redis::RedisUrl& url) {
   Context ctx(redisConnectWithTimeout(url.host.c_str(), url.port, tv));
   if (!ctx || ctx->err != 0) return nullptr;
   if (!url.password.empty()) {
-    redis::Reply r(static_cast<redisReply*>(redisCommand(ctx.get(), "AUTH %s", url.password.c_str())));
+    redis::Reply r(
+        static_cast<redisReply*>(redisCommand(ctx.get(), "AUTH %s", url.password.c_str())));
     if (!r || r->type == REDIS_REPLY_ERROR) return nullptr;
   }
   return ctx;

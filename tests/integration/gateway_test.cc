@@ -1,0 +1,655 @@
+// The gateway in-process with router, presence and crm on real Redis and PostgreSQL
+// (F1, F4, F18, F30-F33, F36, F37): a contact's life driven through the public gateway
+// APIs only, as a customer's widget and an agent's desktop would.
+#include <unistd.h>
+
+#include <catch2/catch.hpp>
+#include <condition_variable>
+#include <deque>
+#include <functional>
+#include <mutex>
+#include <thread>
+
+#include "absl/strings/str_cat.h"
+#include "kefu/crm/v1/customer.grpc.pb.h"
+#include "kefu/crm/v1/record.grpc.pb.h"
+#include "kefu/gateway/v1/gateway.grpc.pb.h"
+#include "kefu/presence/v1/presence.grpc.pb.h"
+#include "kefu/router/v1/routing_admin.grpc.pb.h"
+#include "services/crm/crm_service.h"
+#include "services/gateway/gateway_service.h"
+#include "services/presence/presence_service.h"
+#include "services/router/router_service.h"
+#include "tests/support/env.h"
+#include "tests/support/service_harness.h"
+
+namespace {
+
+namespace cv1 = kefu::common::v1;
+namespace gv1 = kefu::gateway::v1;
+namespace rv1 = kefu::router::v1;
+namespace pv1 = kefu::presence::v1;
+namespace crm = kefu::crm::v1;
+using kefu::testing::CallWith;
+using kefu::testing::TokenFor;
+
+// Reads a server stream on its own thread and keeps every update for the test to wait on.
+template <typename Update>
+class Listener {
+ public:
+  template <typename Open>
+  explicit Listener(Open open) {
+    thread_ = std::thread([this, open] {
+      auto reader = open(&ctx_);
+      Update u;
+      while (reader->Read(&u)) {
+        std::lock_guard lock(mu_);
+        seen_.push_back(u);
+        cv_.notify_all();
+      }
+      std::lock_guard lock(mu_);
+      status_ = reader->Finish();
+      done_ = true;
+      cv_.notify_all();
+    });
+  }
+  ~Listener() {
+    ctx_.TryCancel();
+    thread_.join();
+  }
+
+  // The first update matching `pred`, waiting up to `limit`; fails the test otherwise.
+  Update WaitFor(const std::function<bool(const Update&)>& pred,
+                 absl::Duration limit = absl::Seconds(8)) {
+    std::unique_lock lock(mu_);
+    Update found;
+    bool ok = cv_.wait_for(lock, absl::ToChronoMilliseconds(limit), [&] {
+      for (const auto& u : seen_) {
+        if (pred(u)) {
+          found = u;
+          return true;
+        }
+      }
+      return false;
+    });
+    REQUIRE(ok);
+    return found;
+  }
+
+  std::vector<Update> All() {
+    std::lock_guard lock(mu_);
+    return {seen_.begin(), seen_.end()};
+  }
+
+  grpc::ClientContext& ctx() { return ctx_; }
+
+ private:
+  grpc::ClientContext ctx_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::deque<Update> seen_;
+  grpc::Status status_;
+  bool done_ = false;
+  std::thread thread_;
+};
+
+kefu::crm::CrmOptions CrmTestOptions() {
+  kefu::crm::CrmOptions options;
+  options.events.group = absl::StrCat("crm-gw-test-", getpid());
+  options.events.consumer = absl::StrCat("crm-gw-test-", getpid());
+  options.events.block = absl::Milliseconds(100);
+  options.events.tenant_refresh = absl::Milliseconds(100);
+  options.events.retry_pause = absl::Milliseconds(100);
+  return options;
+}
+
+struct Gateway {
+  std::unique_ptr<kefu::server::ServiceRuntime> runtime;
+  std::shared_ptr<grpc::Channel> channel;
+  std::unique_ptr<gv1::CustomerGatewayService::Stub> customer;
+  std::unique_ptr<gv1::AgentGatewayService::Stub> agent;
+};
+
+// A contact centre: presence, router, crm and one or two gateways; a VIP and a general
+// department, agents, an admin and a supervisor.
+struct Stack {
+  kefu::testing::RunningService presence =
+      kefu::testing::StartService(kefu::presence::Definition());
+  kefu::testing::RunningService router = kefu::testing::StartService(kefu::router::Definition());
+  kefu::testing::RunningService crm_svc = kefu::testing::StartService(
+      {.name = "crm", .register_flags = nullptr, .setup = [](kefu::server::ServiceContext& ctx) {
+         return kefu::crm::SetupWith(ctx, CrmTestOptions());
+       }});
+  std::string tenant = kefu::testing::UniqueTenant("gw");
+  std::string admin = TokenFor(tenant, cv1::ROLE_ADMIN, "boss");
+  std::string supervisor = TokenFor(tenant, cv1::ROLE_SUPERVISOR, "sup");
+  std::string widget = TokenFor(tenant, cv1::ROLE_SERVICE, "svc:widget");
+  std::unique_ptr<rv1::RoutingAdminService::Stub> routing_admin =
+      rv1::RoutingAdminService::NewStub(router.channel);
+  std::unique_ptr<pv1::PresenceService::Stub> presence_stub =
+      pv1::PresenceService::NewStub(presence.channel);
+  std::unique_ptr<crm::CustomerService::Stub> customers =
+      crm::CustomerService::NewStub(crm_svc.channel);
+  std::unique_ptr<crm::RecordService::Stub> records = crm::RecordService::NewStub(crm_svc.channel);
+  std::vector<Gateway> gateways;
+
+  explicit Stack(int replicas = 1, absl::Duration silence = absl::Minutes(6)) {
+    for (int i = 0; i < replicas; ++i) {
+      kefu::gateway::GatewaySettings settings;
+      settings.silence_timeout = silence;
+      settings.sweep_interval = absl::Milliseconds(100);
+      settings.event_group = absl::StrCat("gateway-test-", getpid(), "-", tenant);
+      auto def = kefu::gateway::Definition(settings);
+      auto config = kefu::testing::TestServiceConfig(def, "");
+      config.peers["crm"] = crm_svc.addr;
+      config.peers["router"] = router.addr;
+      config.peers["presence"] = presence.addr;
+      auto runtime = kefu::server::ServiceRuntime::Start(def, config);
+      REQUIRE(runtime.ok());
+      Gateway g;
+      g.runtime = std::move(*runtime);
+      g.channel = grpc::CreateChannel(absl::StrCat("127.0.0.1:", g.runtime->port()),
+                                      grpc::InsecureChannelCredentials());
+      g.customer = gv1::CustomerGatewayService::NewStub(g.channel);
+      g.agent = gv1::AgentGatewayService::NewStub(g.channel);
+      gateways.push_back(std::move(g));
+    }
+    Queue("q-vip");
+    Queue("q-general", true);
+    Queue("q-billing");
+    Department("vip", "q-vip");
+    Department("general", "q-general");
+    Department("billing", "q-billing");
+    rv1::SetTierMapRequest map;
+    auto* g = map.add_groups();
+    g->set_tier(cv1::CUSTOMER_TIER_VIP);
+    g->add_department_ids("vip");
+    rv1::SetTierMapResponse mapped;
+    REQUIRE(routing_admin->SetTierMap(CallWith(admin).get(), map, &mapped).ok());
+  }
+
+  void Queue(const std::string& id, bool is_default = false) {
+    rv1::CreateQueueRequest request;
+    request.mutable_queue()->set_queue_id(id);
+    request.mutable_queue()->set_strategy(rv1::ROUTING_STRATEGY_LEAST_BUSY);
+    request.mutable_queue()->set_is_default(is_default);
+    request.mutable_queue()->mutable_offer_timeout()->set_seconds(30);
+    rv1::CreateQueueResponse response;
+    auto st = routing_admin->CreateQueue(CallWith(admin).get(), request, &response);
+    INFO(st.error_message());
+    REQUIRE(st.ok());
+  }
+
+  void Department(const std::string& id, const std::string& queue) {
+    rv1::CreateDepartmentRequest request;
+    request.mutable_department()->set_department_id(id);
+    request.mutable_department()->set_queue_id(queue);
+    rv1::CreateDepartmentResponse response;
+    REQUIRE(routing_admin->CreateDepartment(CallWith(admin).get(), request, &response).ok());
+  }
+
+  std::string AgentToken(const std::string& id) { return TokenFor(tenant, cv1::ROLE_AGENT, id); }
+
+  // Profile, presence login and ONLINE.
+  void Agent(const std::string& id, const std::string& department, const std::string& nickname) {
+    rv1::SetAgentProfileRequest request;
+    auto* p = request.mutable_profile();
+    p->set_agent_id(id);
+    p->set_nickname(nickname);
+    p->set_max_concurrent(3);
+    p->set_enabled(true);
+    p->add_department_ids(department);
+    rv1::SetAgentProfileResponse response;
+    REQUIRE(routing_admin->SetAgentProfile(CallWith(admin).get(), request, &response).ok());
+    pv1::LoginResponse logged_in;
+    REQUIRE(
+        presence_stub->Login(CallWith(AgentToken(id)).get(), pv1::LoginRequest(), &logged_in).ok());
+    pv1::SetStatusRequest online;
+    online.set_status(cv1::AGENT_STATUS_ONLINE);
+    pv1::SetStatusResponse set;
+    REQUIRE(presence_stub->SetStatus(CallWith(AgentToken(id)).get(), online, &set).ok());
+  }
+
+  void VipCustomer(const std::string& phone, const std::string& name) {
+    crm::CreateCustomerRequest request;
+    request.mutable_customer()->set_name(name);
+    request.mutable_customer()->add_phones(phone);
+    request.mutable_customer()->set_tier(cv1::CUSTOMER_TIER_VIP);
+    crm::CreateCustomerResponse response;
+    auto st = customers->CreateCustomer(CallWith(admin).get(), request, &response);
+    INFO(st.error_message());
+    REQUIRE(st.ok());
+  }
+
+  gv1::StartContactResponse Start(const std::string& phone, int replica = 0,
+                                  const std::string& department = "") {
+    gv1::StartContactRequest request;
+    request.set_channel(cv1::CHANNEL_CHAT);
+    request.set_caller_number(phone);
+    request.set_requested_department_id(department);
+    gv1::StartContactResponse response;
+    auto st = gateways[replica].customer->StartContact(CallWith(widget).get(), request, &response);
+    INFO(st.error_message());
+    REQUIRE(st.ok());
+    return response;
+  }
+
+  std::unique_ptr<Listener<gv1::CustomerGatewayServiceUpdatesResponse>> CustomerUpdates(
+      const std::string& token, int replica = 0) {
+    auto* stub = gateways[replica].customer.get();
+    return std::make_unique<Listener<gv1::CustomerGatewayServiceUpdatesResponse>>(
+        [stub, token](grpc::ClientContext* ctx) {
+          ctx->AddMetadata("authorization", "Bearer " + token);
+          return stub->Updates(ctx, gv1::CustomerGatewayServiceUpdatesRequest());
+        });
+  }
+
+  std::unique_ptr<Listener<gv1::AgentGatewayServiceUpdatesResponse>> AgentUpdates(
+      const std::string& agent, int replica = 0) {
+    auto* stub = gateways[replica].agent.get();
+    const std::string token = AgentToken(agent);
+    return std::make_unique<Listener<gv1::AgentGatewayServiceUpdatesResponse>>(
+        [stub, token](grpc::ClientContext* ctx) {
+          ctx->AddMetadata("authorization", "Bearer " + token);
+          return stub->Updates(ctx, gv1::AgentGatewayServiceUpdatesRequest());
+        });
+  }
+
+  gv1::AcceptResponse Accept(const std::string& agent, const std::string& offer, int replica = 0) {
+    gv1::AcceptRequest request;
+    request.set_offer_id(offer);
+    gv1::AcceptResponse response;
+    auto st =
+        gateways[replica].agent->Accept(CallWith(AgentToken(agent)).get(), request, &response);
+    INFO(st.error_message());
+    REQUIRE(st.ok());
+    return response;
+  }
+
+  cv1::Message CustomerSay(const std::string& token, const std::string& text, int replica = 0) {
+    gv1::CustomerGatewayServiceSendRequest request;
+    request.set_text(text);
+    request.set_idempotency_key(text);
+    gv1::CustomerGatewayServiceSendResponse response;
+    auto st = gateways[replica].customer->Send(CallWith(token).get(), request, &response);
+    INFO(st.error_message());
+    REQUIRE(st.ok());
+    return response.message();
+  }
+
+  cv1::Message AgentSay(const std::string& agent, const std::string& dialog,
+                        const std::string& text, int replica = 0) {
+    gv1::AgentGatewayServiceSendRequest request;
+    request.set_dialog_id(dialog);
+    request.set_text(text);
+    gv1::AgentGatewayServiceSendResponse response;
+    auto st = gateways[replica].agent->Send(CallWith(AgentToken(agent)).get(), request, &response);
+    INFO(st.error_message());
+    REQUIRE(st.ok());
+    return response.message();
+  }
+
+  grpc::Status Close(const std::string& agent, const std::string& dialog, gv1::CloseResponse* out,
+                     bool with_summary = true) {
+    gv1::CloseRequest request;
+    request.set_dialog_id(dialog);
+    if (with_summary) {
+      request.mutable_summary()->set_category("billing question");
+      request.mutable_summary()->set_text("explained the invoice");
+      request.mutable_summary()->set_resolved(true);
+    }
+    return gateways[0].agent->Close(CallWith(AgentToken(agent)).get(), request, out);
+  }
+};
+
+bool IsOffer(const gv1::AgentGatewayServiceUpdatesResponse& u) { return u.has_offer(); }
+
+std::function<bool(const gv1::AgentGatewayServiceUpdatesResponse&)> AgentSees(
+    const std::string& text) {
+  return [text](const auto& u) { return u.has_message() && u.message().text() == text; };
+}
+
+std::function<bool(const gv1::CustomerGatewayServiceUpdatesResponse&)> CustomerSees(
+    const std::string& text) {
+  return [text](const auto& u) { return u.has_message() && u.message().text() == text; };
+}
+
+}  // namespace
+
+TEST_CASE(
+    "a VIP chat is identified, routed to a VIP agent with its screen pop, talked, closed and rated "
+    "once",
+    "[gateway]") {
+  Stack s;
+  s.Agent("vip-ann", "vip", "Ann");
+  s.Agent("gen-bob", "general", "Bob");
+  s.VipCustomer("+8613800000001", "王先生");
+  auto ann = s.AgentUpdates("vip-ann");
+  ann->WaitFor([](const auto& u) { return u.has_snapshot(); });
+
+  auto contact = s.Start("+8613800000001");
+  auto me = s.CustomerUpdates(contact.customer_token());
+  auto offer = ann->WaitFor(IsOffer).offer();
+  CHECK(offer.dialog_id() == contact.dialog_id());
+  CHECK(offer.screen_pop().customer().tier() == cv1::CUSTOMER_TIER_VIP);
+  CHECK(offer.screen_pop().customer().name() == "王先生");
+  CHECK(offer.screen_pop().customer().primary_phone() == "+8613800000001");
+
+  auto dialog = s.Accept("vip-ann", offer.offer_id()).dialog();
+  CHECK(dialog.dialog_id() == contact.dialog_id());
+  auto joined = me->WaitFor([](const auto& u) { return u.has_agent_joined(); });
+  CHECK(joined.agent_joined().agent().nickname() == "Ann");
+
+  // The agent sees the customer's draft before it is sent (F30).
+  gv1::CustomerGatewayServiceTypingRequest typing;
+  typing.set_draft("我的发票");
+  gv1::CustomerGatewayServiceTypingResponse typed;
+  REQUIRE(s.gateways[0]
+              .customer->Typing(CallWith(contact.customer_token()).get(), typing, &typed)
+              .ok());
+  ann->WaitFor(
+      [](const auto& u) { return u.has_typing_draft() && u.typing_draft().draft() == "我的发票"; });
+
+  s.CustomerSay(contact.customer_token(), "你好，我的发票有问题");
+  ann->WaitFor(AgentSees("你好，我的发票有问题"));
+  s.AgentSay("vip-ann", dialog.dialog_id(), "您好，请稍等");
+  s.AgentSay("vip-ann", dialog.dialog_id(), "已经为您重新开具");
+  s.CustomerSay(contact.customer_token(), "谢谢");
+  me->WaitFor(CustomerSees("谢谢"));  // the echo of its own message
+  ann->WaitFor(AgentSees("谢谢"));
+
+  // Both sides saw the messages in one order, with increasing sequences.
+  std::vector<std::string> order;
+  int64_t last = 0;
+  for (const auto& u : me->All()) {
+    if (!u.has_message()) continue;
+    CHECK(u.message().sequence() > last);
+    last = u.message().sequence();
+    order.push_back(u.message().text());
+  }
+  CHECK(order == std::vector<std::string>{"你好，我的发票有问题", "您好，请稍等",
+                                          "已经为您重新开具", "谢谢"});
+
+  // A retried send with the same idempotency key is delivered once.
+  auto again = s.CustomerSay(contact.customer_token(), "谢谢");
+  CHECK(again.sequence() == last);
+
+  // Closing needs the summary (F31).
+  gv1::CloseResponse closed;
+  auto missing = s.Close("vip-ann", dialog.dialog_id(), &closed, false);
+  CHECK(missing.error_code() == grpc::StatusCode::INVALID_ARGUMENT);
+  CHECK(missing.error_message().rfind("summary:", 0) == 0);
+  REQUIRE(s.Close("vip-ann", dialog.dialog_id(), &closed).ok());
+  CHECK(closed.valid());
+  auto ended = me->WaitFor([](const auto& u) { return u.has_ended(); });
+  CHECK(ended.ended().end_type() == cv1::DIALOG_END_TYPE_AGENT);
+  CHECK(ended.ended().rating_allowed());
+
+  // Rated once; the second rating is refused (F32); the agent sees the score.
+  gv1::RateRequest rate;
+  rate.set_score(5);
+  rate.set_comment("很好");
+  gv1::RateResponse rated;
+  auto st = s.gateways[0].customer->Rate(CallWith(contact.customer_token()).get(), rate, &rated);
+  INFO(st.error_message());
+  REQUIRE(st.ok());
+  rate.set_score(1);
+  auto second =
+      s.gateways[0].customer->Rate(CallWith(contact.customer_token()).get(), rate, &rated);
+  CHECK(second.error_code() == grpc::StatusCode::ALREADY_EXISTS);
+  auto rating = ann->WaitFor([](const auto& u) { return u.has_rating(); });
+  CHECK(rating.rating().score() == 5);
+
+  // crm holds the transcript, in order, and finds the dialog by its text.
+  crm::GetTranscriptResponse transcript;
+  for (int i = 0; i < 100 && transcript.messages_size() < 4; ++i) {
+    crm::GetTranscriptRequest request;
+    request.set_dialog_id(contact.dialog_id());
+    transcript.Clear();
+    (void)s.records->GetTranscript(CallWith(s.admin).get(), request, &transcript);
+    absl::SleepFor(absl::Milliseconds(50));
+  }
+  REQUIRE(transcript.messages_size() == 4);
+  CHECK(transcript.messages(0).text() == "你好，我的发票有问题");
+  CHECK(transcript.messages(3).text() == "谢谢");
+  crm::SearchDialogsRequest search;
+  search.set_text("发票");
+  crm::SearchDialogsResponse found;
+  REQUIRE(s.records->SearchDialogs(CallWith(s.admin).get(), search, &found).ok());
+  REQUIRE(found.hits_size() >= 1);
+  CHECK(found.hits(0).dialog().dialog_id() == contact.dialog_id());
+}
+
+TEST_CASE("a transfer to another department brings the transcript to the next agent", "[gateway]") {
+  Stack s;
+  s.Agent("gen-carl", "general", "Carl");
+  s.Agent("bill-dora", "billing", "Dora");
+  auto carl = s.AgentUpdates("gen-carl");
+  auto dora = s.AgentUpdates("bill-dora");
+  carl->WaitFor([](const auto& u) { return u.has_snapshot(); });
+  dora->WaitFor([](const auto& u) { return u.has_snapshot(); });
+  auto contact = s.Start("+8613800000002");
+  auto offer = carl->WaitFor(IsOffer).offer();
+  auto dialog = s.Accept("gen-carl", offer.offer_id()).dialog();
+  s.CustomerSay(contact.customer_token(), "我要退款");
+  s.AgentSay("gen-carl", dialog.dialog_id(), "我帮您转到账务部");
+
+  gv1::TransferRequest transfer;
+  transfer.set_dialog_id(dialog.dialog_id());
+  transfer.set_department_id("billing");
+  transfer.set_note("refund");
+  gv1::TransferResponse moved;
+  auto st =
+      s.gateways[0].agent->Transfer(CallWith(s.AgentToken("gen-carl")).get(), transfer, &moved);
+  INFO(st.error_message());
+  REQUIRE(st.ok());
+  carl->WaitFor([](const auto& u) { return u.has_transferred_away(); });
+
+  auto next = dora->WaitFor(IsOffer).offer();
+  REQUIRE(next.has_transfer());
+  REQUIRE(next.transfer().transcript_size() == 2);
+  CHECK(next.transfer().transcript(0).text() == "我要退款");
+  CHECK(next.transfer().from_agent().agent_id() == "gen-carl");
+  s.Accept("bill-dora", next.offer_id());
+  // The first agent may no longer write into the dialog.
+  gv1::AgentGatewayServiceSendRequest late;
+  late.set_dialog_id(dialog.dialog_id());
+  late.set_text("还在吗");
+  gv1::AgentGatewayServiceSendResponse ignored;
+  CHECK(s.gateways[0]
+            .agent->Send(CallWith(s.AgentToken("gen-carl")).get(), late, &ignored)
+            .error_code() == grpc::StatusCode::PERMISSION_DENIED);
+  s.AgentSay("bill-dora", dialog.dialog_id(), "退款已处理");
+  auto me = s.CustomerUpdates(contact.customer_token());
+  me->WaitFor([](const auto& u) {
+    return u.has_snapshot() && u.snapshot().agent().agent_id() == "bill-dora" &&
+           u.snapshot().messages_size() == 3;
+  });
+}
+
+TEST_CASE("a dialog ends by itself after the customer stays silent following an agent message",
+          "[gateway]") {
+  Stack s(1, absl::Milliseconds(800));  // F31's 6 minutes, shortened
+  s.Agent("gen-eve", "general", "Eve");
+  auto eve = s.AgentUpdates("gen-eve");
+  eve->WaitFor([](const auto& u) { return u.has_snapshot(); });
+  auto contact = s.Start("+8613800000003");
+  auto me = s.CustomerUpdates(contact.customer_token());
+  auto dialog = s.Accept("gen-eve", eve->WaitFor(IsOffer).offer().offer_id()).dialog();
+  s.CustomerSay(contact.customer_token(), "在吗");
+  s.AgentSay("gen-eve", dialog.dialog_id(), "在的，请问有什么可以帮您");
+  auto ended = me->WaitFor([](const auto& u) { return u.has_ended(); }, absl::Seconds(10));
+  CHECK(ended.ended().end_type() == cv1::DIALOG_END_TYPE_SYSTEM_TIMEOUT);
+  auto notice = eve->WaitFor([](const auto& u) { return u.has_dialog_ended(); });
+  CHECK(notice.dialog_ended().end_type() == cv1::DIALOG_END_TYPE_SYSTEM_TIMEOUT);
+}
+
+TEST_CASE("a dialog where the customer never wrote closes as invalid", "[gateway]") {
+  Stack s;
+  s.Agent("gen-fay", "general", "Fay");
+  auto fay = s.AgentUpdates("gen-fay");
+  fay->WaitFor([](const auto& u) { return u.has_snapshot(); });
+  auto contact = s.Start("+8613800000004");
+  auto dialog = s.Accept("gen-fay", fay->WaitFor(IsOffer).offer().offer_id()).dialog();
+  s.AgentSay("gen-fay", dialog.dialog_id(), "您好");
+  gv1::CloseResponse closed;
+  REQUIRE(s.Close("gen-fay", dialog.dialog_id(), &closed).ok());
+  CHECK_FALSE(closed.valid());
+  crm::GetDialogResponse record;
+  bool seen = false;
+  for (int i = 0; i < 100 && !seen; ++i) {
+    crm::GetDialogRequest request;
+    request.set_dialog_id(contact.dialog_id());
+    seen = s.records->GetDialog(CallWith(s.admin).get(), request, &record).ok() &&
+           record.dialog().end_type() == cv1::DIALOG_END_TYPE_AGENT;
+    if (!seen) absl::SleepFor(absl::Milliseconds(50));
+  }
+  REQUIRE(seen);
+  CHECK_FALSE(record.dialog().valid());
+}
+
+TEST_CASE("with nobody online a customer leaves an offline message and gets a reply", "[gateway]") {
+  Stack s;
+  auto contact = s.Start("+8613800000005");
+  CHECK(contact.state() == cv1::CONTACT_STATE_QUEUED);
+  gv1::LeaveMessageRequest leave;
+  leave.set_content("请明天给我回电话");
+  (*leave.mutable_form_fields())["phone"] = "+8613800000005";
+  gv1::LeaveMessageResponse left;
+  auto st =
+      s.gateways[0].customer->LeaveMessage(CallWith(contact.customer_token()).get(), leave, &left);
+  INFO(st.error_message());
+  REQUIRE(st.ok());
+  REQUIRE_FALSE(left.offline_message_id().empty());
+  // The contact stops waiting; its end says why.
+  gv1::EndResponse end;
+  REQUIRE(s.gateways[0]
+              .customer->End(CallWith(contact.customer_token()).get(), gv1::EndRequest(), &end)
+              .ok());
+  CHECK(end.end_type() == cv1::DIALOG_END_TYPE_OFFLINE_MESSAGE);
+
+  crm::ReplyOfflineMessageRequest reply;
+  reply.set_offline_message_id(left.offline_message_id());
+  reply.set_text("好的，明天上午联系您");
+  reply.set_channel(crm::REPLY_CHANNEL_PHONE);
+  crm::ReplyOfflineMessageResponse replied;
+  st = s.records->ReplyOfflineMessage(CallWith(s.AgentToken("gen-any")).get(), reply, &replied);
+  INFO(st.error_message());
+  REQUIRE(st.ok());
+  CHECK(replied.offline_message().content() == "请明天给我回电话");
+  CHECK(replied.offline_message().reply_text() == "好的，明天上午联系您");
+}
+
+TEST_CASE("a supervisor watches a dialog live and an admin broadcast reaches every agent",
+          "[gateway]") {
+  Stack s;
+  s.Agent("gen-gus", "general", "Gus");
+  s.Agent("gen-hal", "general", "Hal");
+  auto gus = s.AgentUpdates("gen-gus");
+  auto hal = s.AgentUpdates("gen-hal");
+  gus->WaitFor([](const auto& u) { return u.has_snapshot(); });
+  hal->WaitFor([](const auto& u) { return u.has_snapshot(); });
+  auto contact = s.Start("+8613800000006");
+  std::string agent;
+  gv1::Offer offer;
+  for (auto* l : {gus.get(), hal.get()}) {
+    for (const auto& u : l->All()) {
+      if (u.has_offer()) offer = u.offer();
+    }
+  }
+  if (offer.offer_id().empty()) offer = gus->WaitFor(IsOffer, absl::Seconds(2)).offer();
+  const std::string serving = [&] {
+    for (const auto& u : gus->All()) {
+      if (u.has_offer() && u.offer().offer_id() == offer.offer_id()) return std::string("gen-gus");
+    }
+    return std::string("gen-hal");
+  }();
+  auto dialog = s.Accept(serving, offer.offer_id()).dialog();
+  s.CustomerSay(contact.customer_token(), "第一句");
+
+  auto* stub = s.gateways[0].agent.get();
+  const std::string sup = s.supervisor;
+  const std::string dialog_id = dialog.dialog_id();
+  Listener<gv1::MonitorResponse> monitor([stub, sup, dialog_id](grpc::ClientContext* ctx) {
+    ctx->AddMetadata("authorization", "Bearer " + sup);
+    gv1::MonitorRequest request;
+    request.set_dialog_id(dialog_id);
+    return stub->Monitor(ctx, request);
+  });
+  auto first = monitor.WaitFor([](const auto& u) { return u.has_snapshot(); });
+  REQUIRE(first.snapshot().messages_size() == 1);
+  s.AgentSay(serving, dialog.dialog_id(), "第二句");
+  monitor.WaitFor([](const auto& u) { return u.has_message() && u.message().text() == "第二句"; });
+
+  // An agent may not monitor (F36 is for supervisors).
+  {
+    grpc::ClientContext ctx;
+    ctx.AddMetadata("authorization", "Bearer " + s.AgentToken("gen-gus"));
+    gv1::MonitorRequest request;
+    request.set_dialog_id(dialog_id);
+    auto reader = stub->Monitor(&ctx, request);
+    gv1::MonitorResponse u;
+    while (reader->Read(&u)) {
+    }
+    CHECK(reader->Finish().error_code() == grpc::StatusCode::PERMISSION_DENIED);
+  }
+
+  gv1::BroadcastRequest broadcast;
+  broadcast.set_text("下午三点开会");
+  gv1::BroadcastResponse sent;
+  REQUIRE(stub->Broadcast(CallWith(s.admin).get(), broadcast, &sent).ok());
+  CHECK(sent.delivered_count() == 2);
+  gus->WaitFor(
+      [](const auto& u) { return u.has_broadcast() && u.broadcast().text() == "下午三点开会"; });
+  hal->WaitFor(
+      [](const auto& u) { return u.has_broadcast() && u.broadcast().text() == "下午三点开会"; });
+  gv1::BroadcastResponse denied;
+  CHECK(stub->Broadcast(CallWith(s.AgentToken("gen-gus")).get(), broadcast, &denied).error_code() ==
+        grpc::StatusCode::PERMISSION_DENIED);
+}
+
+TEST_CASE("a customer on one gateway replica and the agent on another see each other's messages",
+          "[gateway]") {
+  Stack s(2);
+  s.Agent("gen-ida", "general", "Ida");
+  auto ida = s.AgentUpdates("gen-ida", /*replica=*/1);
+  ida->WaitFor([](const auto& u) { return u.has_snapshot(); });
+  auto contact = s.Start("+8613800000007", /*replica=*/0);
+  auto me = s.CustomerUpdates(contact.customer_token(), /*replica=*/0);
+  auto dialog = s.Accept("gen-ida", ida->WaitFor(IsOffer).offer().offer_id(), 1).dialog();
+  me->WaitFor([](const auto& u) { return u.has_agent_joined(); });
+  s.CustomerSay(contact.customer_token(), "从零号网关发出", 0);
+  ida->WaitFor(AgentSees("从零号网关发出"));
+  s.AgentSay("gen-ida", dialog.dialog_id(), "从一号网关回复", 1);
+  me->WaitFor(CustomerSees("从一号网关回复"));
+}
+
+TEST_CASE("customer calls name the bad field and need the contact's own token", "[gateway]") {
+  Stack s;
+  gv1::StartContactRequest request;
+  gv1::StartContactResponse response;
+  auto st = s.gateways[0].customer->StartContact(CallWith(s.widget).get(), request, &response);
+  CHECK(st.error_code() == grpc::StatusCode::INVALID_ARGUMENT);
+  CHECK(st.error_message().rfind("channel:", 0) == 0);
+  request.set_channel(cv1::CHANNEL_CHAT);
+  st = s.gateways[0].customer->StartContact(CallWith(s.widget).get(), request, &response);
+  CHECK(st.error_message().rfind("caller_number:", 0) == 0);
+
+  // A staff token is not a customer's: it cannot speak in a contact.
+  gv1::CustomerGatewayServiceSendRequest send;
+  send.set_text("hi");
+  gv1::CustomerGatewayServiceSendResponse sent;
+  CHECK(s.gateways[0].customer->Send(CallWith(s.AgentToken("x")).get(), send, &sent).error_code() ==
+        grpc::StatusCode::PERMISSION_DENIED);
+  auto contact = s.Start("+8613800000008");
+  send.set_text("");
+  st = s.gateways[0].customer->Send(CallWith(contact.customer_token()).get(), send, &sent);
+  CHECK(st.error_message().rfind("text:", 0) == 0);
+  // Rating before the end is refused.
+  gv1::RateRequest rate;
+  rate.set_score(4);
+  gv1::RateResponse rated;
+  CHECK(s.gateways[0]
+            .customer->Rate(CallWith(contact.customer_token()).get(), rate, &rated)
+            .error_code() == grpc::StatusCode::FAILED_PRECONDITION);
+}
