@@ -813,6 +813,10 @@ server::ServiceDefinition Definition() {
                                "a dialog ends after this long of customer silence following an "
                                "agent message (F31)",
                                &settings->silence_timeout);
+                flags.String("event-group", "KEFU_GATEWAY_EVENT_GROUP",
+                             "consumer group reading the tenants' event streams (one per "
+                             "deployment)",
+                             &settings->event_group);
                 flags.Int("stream-queue-limit", "KEFU_STREAM_QUEUE_LIMIT",
                           "updates queued for one slow client before its stream is ended",
                           &settings->stream_queue_limit);

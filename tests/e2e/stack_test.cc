@@ -1,6 +1,8 @@
 // End to end: the seven service binaries as processes against real Redis and
 // PostgreSQL, checked the way an operator would: kefuctl health, kefuctl services,
 // /metrics, a Redis outage, SIGTERM.
+#include "tests/e2e/stack.h"
+
 #include <signal.h>
 
 #include <catch2/catch.hpp>
@@ -22,102 +24,8 @@
 #include "tests/support/servers.h"
 #include "tools/kefuctl/probe.h"
 
-namespace {
-
+using e2e::Stack;
 using kefu::testing::EnvVars;
-
-const std::vector<std::string> kServices = {"gateway", "identity", "router",   "presence",
-                                            "kb",      "crm",      "reporting"};
-
-constexpr char kJwtKey[] = "e2e-test-signing-key-0123456789abcdef";
-
-struct Ports {
-  int grpc;
-  int metrics;
-};
-
-// The seven binaries on free ports, sharing one PostgreSQL database and one Redis.
-class Stack {
- public:
-  Stack(const std::string& redis_url, const std::string& pg_dsn)
-      : log_dir_(kefu::testing::MakeTempDir("kefu-e2e")) {
-    for (const std::string& name : kServices) {
-      ports_[name] = {kefu::testing::FreePort(), kefu::testing::FreePort()};
-    }
-    for (const std::string& name : kServices) {
-      EnvVars env = PeerEnv();
-      env.push_back({"KEFU_GRPC_ADDR", absl::StrCat("127.0.0.1:", ports_[name].grpc)});
-      env.push_back({"KEFU_METRICS_ADDR", absl::StrCat("127.0.0.1:", ports_[name].metrics)});
-      env.push_back({"KEFU_PG_DSN", pg_dsn});
-      env.push_back({"KEFU_REDIS_URL", redis_url});
-      env.push_back({"KEFU_HEALTH_INTERVAL", "250ms"});
-      env.push_back({"KEFU_DEPENDENCY_TIMEOUT", "1s"});
-      env.push_back({"KEFU_DRAIN_TIMEOUT", "2s"});
-      env.push_back({"KEFU_JWT_KEY", kJwtKey});
-      auto pid = kefu::testing::Spawn({absl::StrCat(KEFU_BIN_DIR, "/kefu-", name)},
-                                      absl::StrCat(log_dir_, "/", name, ".log"), {}, env);
-      REQUIRE(pid.ok());
-      pids_[name] = *pid;
-    }
-  }
-
-  ~Stack() {
-    for (const auto& [name, pid] : pids_) {
-      kill(pid, SIGKILL);
-      kefu::testing::WaitForExit(pid, 5000);
-    }
-  }
-
-  // Environment that points kefuctl (or a service) at this stack's ports.
-  EnvVars PeerEnv() const {
-    EnvVars env;
-    for (const auto& [name, ports] : ports_) {
-      std::string var = absl::StrCat("KEFU_", name, "_ADDR");
-      for (char& c : var) c = static_cast<char>(std::toupper(c));
-      env.push_back({var, absl::StrCat("127.0.0.1:", ports.grpc)});
-    }
-    return env;
-  }
-
-  kefu::testing::CommandResult Kefuctl(const std::string& command) const {
-    return kefu::testing::RunCommand({absl::StrCat(KEFU_BIN_DIR, "/kefuctl"), command}, PeerEnv());
-  }
-
-  // kefuctl health as a map service -> status column.
-  std::map<std::string, std::string> HealthTable() const {
-    std::map<std::string, std::string> table;
-    for (absl::string_view line : absl::StrSplit(Kefuctl("health").output, '\n')) {
-      std::vector<absl::string_view> cols = absl::StrSplit(line, ' ', absl::SkipWhitespace());
-      if (cols.size() >= 3) table[std::string(cols[0])] = std::string(cols[2]);
-    }
-    return table;
-  }
-
-  // Seconds until every service reports `want`, or -1 after limit_s.
-  double SecondsUntilAll(const std::string& want, double limit_s) const {
-    const absl::Time start = absl::Now();
-    while (absl::Now() - start < absl::Seconds(limit_s)) {
-      auto table = HealthTable();
-      bool all = table.size() == kServices.size();
-      for (const auto& [name, status] : table) all = all && status == want;
-      if (all) return absl::ToDoubleSeconds(absl::Now() - start);
-      absl::SleepFor(absl::Milliseconds(100));
-    }
-    return -1;
-  }
-
-  std::string Logs() const { return absl::StrCat("service logs are in ", log_dir_); }
-
-  const std::map<std::string, Ports>& ports() const { return ports_; }
-  const std::map<std::string, pid_t>& pids() const { return pids_; }
-
- private:
-  std::string log_dir_;
-  std::map<std::string, Ports> ports_;
-  std::map<std::string, pid_t> pids_;
-};
-
-}  // namespace
 
 TEST_CASE("the seven services come up SERVING, show their APIs and metrics, and drain on SIGTERM") {
   Stack stack(kefu::testing::SharedEnv().redis_url, kefu::testing::FreshDatabase("e2e"));

@@ -1,0 +1,150 @@
+#pragma once
+
+// The seven service binaries as processes on free ports, sharing one PostgreSQL database
+// and one Redis: what the end-to-end tests drive the way an operator would.
+#include <signal.h>
+
+#include <catch2/catch.hpp>
+#include <map>
+#include <memory>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "absl/algorithm/container.h"
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+#include "absl/strings/string_view.h"
+#include "absl/strings/strip.h"
+#include "absl/time/clock.h"
+#include "tests/support/env.h"
+#include "tests/support/process.h"
+#include "tests/support/servers.h"
+
+namespace e2e {
+using kefu::testing::EnvVars;
+
+const std::vector<std::string> kServices = {"gateway", "identity", "router",   "presence",
+                                            "kb",      "crm",      "reporting"};
+
+constexpr char kJwtKey[] = "e2e-test-signing-key-0123456789abcdef";
+
+struct Ports {
+  int grpc;
+  int metrics;
+};
+
+// The seven binaries on free ports, sharing one PostgreSQL database and one Redis.
+class Stack {
+ public:
+  // `extra_env` goes to every service (e.g. a short silence timeout).
+  Stack(const std::string& redis_url, const std::string& pg_dsn, EnvVars extra_env = {})
+      : log_dir_(kefu::testing::MakeTempDir("kefu-e2e")) {
+    for (const std::string& name : kServices) {
+      ports_[name] = {kefu::testing::FreePort(), kefu::testing::FreePort()};
+    }
+    for (const std::string& name : kServices) {
+      EnvVars env = ServiceEnv(name, redis_url, pg_dsn, extra_env);
+      auto pid = kefu::testing::Spawn({absl::StrCat(KEFU_BIN_DIR, "/kefu-", name)},
+                                      absl::StrCat(log_dir_, "/", name, ".log"), {}, env);
+      REQUIRE(pid.ok());
+      pids_[name] = *pid;
+    }
+    redis_url_ = redis_url;
+    pg_dsn_ = pg_dsn;
+    extra_env_ = std::move(extra_env);
+  }
+
+  // Another gateway replica of this stack on free ports; returns its gRPC port.
+  int AddGateway() {
+    const std::string name = absl::StrCat("gateway-", extra_gateways_.size() + 2);
+    ports_[name] = {kefu::testing::FreePort(), kefu::testing::FreePort()};
+    EnvVars env = ServiceEnv(name, redis_url_, pg_dsn_, extra_env_);
+    auto pid = kefu::testing::Spawn({absl::StrCat(KEFU_BIN_DIR, "/kefu-gateway")},
+                                    absl::StrCat(log_dir_, "/", name, ".log"), {}, env);
+    REQUIRE(pid.ok());
+    pids_[name] = *pid;
+    extra_gateways_.push_back(name);
+    return ports_[name].grpc;
+  }
+
+  EnvVars ServiceEnv(const std::string& name, const std::string& redis_url,
+                     const std::string& pg_dsn, const EnvVars& extra_env) {
+    EnvVars env = PeerEnv();
+    env.push_back({"KEFU_GRPC_ADDR", absl::StrCat("127.0.0.1:", ports_[name].grpc)});
+    env.push_back({"KEFU_METRICS_ADDR", absl::StrCat("127.0.0.1:", ports_[name].metrics)});
+    env.push_back({"KEFU_PG_DSN", pg_dsn});
+    env.push_back({"KEFU_REDIS_URL", redis_url});
+    env.push_back({"KEFU_HEALTH_INTERVAL", "250ms"});
+    env.push_back({"KEFU_DEPENDENCY_TIMEOUT", "1s"});
+    env.push_back({"KEFU_DRAIN_TIMEOUT", "2s"});
+    env.push_back({"KEFU_JWT_KEY", kJwtKey});
+    // Stacks sharing a Redis must not take each other's events.
+    env.push_back({"KEFU_GATEWAY_EVENT_GROUP", absl::StrCat("gateway-", log_dir_)});
+    for (const auto& e : extra_env) env.push_back(e);
+    return env;
+  }
+
+  ~Stack() {
+    for (const auto& [name, pid] : pids_) {
+      kill(pid, SIGKILL);
+      kefu::testing::WaitForExit(pid, 5000);
+    }
+  }
+
+  // Environment that points kefuctl (or a service) at this stack's ports.
+  EnvVars PeerEnv() const {
+    EnvVars env;
+    for (const auto& [name, ports] : ports_) {
+      if (!absl::c_linear_search(kServices, name)) continue;  // extra replicas
+      std::string var = absl::StrCat("KEFU_", name, "_ADDR");
+      for (char& c : var) c = static_cast<char>(std::toupper(c));
+      env.push_back({var, absl::StrCat("127.0.0.1:", ports.grpc)});
+    }
+    return env;
+  }
+
+  kefu::testing::CommandResult Kefuctl(const std::string& command) const {
+    return kefu::testing::RunCommand({absl::StrCat(KEFU_BIN_DIR, "/kefuctl"), command}, PeerEnv());
+  }
+
+  // kefuctl health as a map service -> status column.
+  std::map<std::string, std::string> HealthTable() const {
+    std::map<std::string, std::string> table;
+    for (absl::string_view line : absl::StrSplit(Kefuctl("health").output, '\n')) {
+      std::vector<absl::string_view> cols = absl::StrSplit(line, ' ', absl::SkipWhitespace());
+      if (cols.size() >= 3) table[std::string(cols[0])] = std::string(cols[2]);
+    }
+    return table;
+  }
+
+  // Seconds until every service reports `want`, or -1 after limit_s.
+  double SecondsUntilAll(const std::string& want, double limit_s) const {
+    const absl::Time start = absl::Now();
+    while (absl::Now() - start < absl::Seconds(limit_s)) {
+      auto table = HealthTable();
+      bool all = table.size() == kServices.size();
+      for (const auto& [name, status] : table) all = all && status == want;
+      if (all) return absl::ToDoubleSeconds(absl::Now() - start);
+      absl::SleepFor(absl::Milliseconds(100));
+    }
+    return -1;
+  }
+
+  std::string Logs() const { return absl::StrCat("service logs are in ", log_dir_); }
+
+  const std::map<std::string, Ports>& ports() const { return ports_; }
+  const std::map<std::string, pid_t>& pids() const { return pids_; }
+
+ private:
+  std::string log_dir_;
+  std::map<std::string, Ports> ports_;
+  std::map<std::string, pid_t> pids_;
+  std::string redis_url_;
+  std::string pg_dsn_;
+  EnvVars extra_env_;
+  std::vector<std::string> extra_gateways_;
+};
+
+}  // namespace e2e
