@@ -25,15 +25,15 @@ using Outcome = CommitResult::Outcome;
 
 int64_t NowMs() { return absl::ToUnixMillis(absl::Now()); }
 
+std::string Pack(const google::protobuf::Message& m) { return m.SerializeAsString(); }
+
+}  // namespace
+
 absl::Status FromGrpc(const grpc::Status& s, absl::string_view peer) {
   if (s.ok()) return absl::OkStatus();
   return absl::Status(static_cast<absl::StatusCode>(s.error_code()),
                       absl::StrCat(peer, ": ", s.error_message()));
 }
-
-std::string Pack(const google::protobuf::Message& m) { return m.SerializeAsString(); }
-
-}  // namespace
 
 std::string CustomerUpdate(int64_t sequence, v1::CustomerGatewayServiceUpdatesResponse update) {
   update.set_sequence(sequence);

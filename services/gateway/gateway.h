@@ -160,6 +160,9 @@ class Gateway final {
   std::map<std::string, CachedAgent> agents_;  // guarded by agents_mu_; "tenant/agent"
 };
 
+// A peer service's answer as a status whose message names the peer ("router: ...").
+absl::Status FromGrpc(const grpc::Status& status, absl::string_view peer);
+
 // Serialized updates for each kind of channel.
 std::string CustomerUpdate(int64_t sequence, v1::CustomerGatewayServiceUpdatesResponse update);
 std::string AgentUpdate(v1::AgentGatewayServiceUpdatesResponse update);

@@ -25,12 +25,6 @@ using cv1::ROLE_CUSTOMER;
 using cv1::ROLE_SERVICE;
 using cv1::ROLE_SUPERVISOR;
 
-absl::Status FromGrpc(const grpc::Status& s, absl::string_view peer) {
-  if (s.ok()) return absl::OkStatus();
-  return absl::Status(static_cast<absl::StatusCode>(s.error_code()),
-                      absl::StrCat(peer, ": ", s.error_message()));
-}
-
 // "ipv4:10.0.0.7:51234" / "ipv6:[::1]:51234" -> the address alone.
 std::string PeerIp(const std::string& peer) {
   std::string s = peer;
@@ -45,17 +39,6 @@ std::string PeerIp(const std::string& peer) {
     return s;
   }
   return "";
-}
-
-// A customer token names its contact; anything else may not call contact RPCs.
-absl::StatusOr<auth::Claims> RequireCustomer(const auth::Authenticator& authn,
-                                             const grpc::ServerContextBase& ctx) {
-  KEFU_ASSIGN_OR_RETURN(auth::Claims caller, authn.Require(ctx, {ROLE_CUSTOMER}));
-  if (caller.contact_id.empty()) {
-    return absl::PermissionDeniedError(
-        "this call needs the customer token StartContact returned (bound to the contact)");
-  }
-  return caller;
 }
 
 absl::Status ValidateText(absl::string_view field, const std::string& text, int max_chars) {
@@ -88,6 +71,16 @@ UpdateStream<Update>* FailedStream(const absl::Status& status) {
 }
 
 }  // namespace
+
+absl::StatusOr<auth::Claims> RequireCustomer(const auth::Authenticator& authn,
+                                             const grpc::ServerContextBase& ctx) {
+  KEFU_ASSIGN_OR_RETURN(auth::Claims caller, authn.Require(ctx, {ROLE_CUSTOMER}));
+  if (caller.contact_id.empty()) {
+    return absl::PermissionDeniedError(
+        "this call needs the customer token StartContact returned (bound to the contact)");
+  }
+  return caller;
+}
 
 // --- Customer side ------------------------------------------------------------------------
 

@@ -38,6 +38,13 @@ class CustomerGatewayServiceImpl final : public CustomerBase {
                     v1::RateResponse* response) override;
   grpc::Status LeaveMessage(grpc::ServerContext* context, const v1::LeaveMessageRequest* request,
                             v1::LeaveMessageResponse* response) override;
+  // F14 and F5, in directory_rpcs.cc.
+  grpc::Status SuggestAgents(grpc::ServerContext* context, const v1::SuggestAgentsRequest* request,
+                             v1::SuggestAgentsResponse* response) override;
+  grpc::Status ChooseAgent(grpc::ServerContext* context, const v1::ChooseAgentRequest* request,
+                           v1::ChooseAgentResponse* response) override;
+  grpc::Status TrackVisit(grpc::ServerContext* context, const v1::TrackVisitRequest* request,
+                          v1::TrackVisitResponse* response) override;
   // F35, in file_rpcs.cc.
   grpc::Status UploadFile(grpc::ServerContext* context,
                           grpc::ServerReader<v1::CustomerGatewayServiceUploadFileRequest>* reader,
@@ -81,6 +88,13 @@ class AgentGatewayServiceImpl final : public AgentBase {
                       v1::PickUpResponse* response) override;
   grpc::Status Broadcast(grpc::ServerContext* context, const v1::BroadcastRequest* request,
                          v1::BroadcastResponse* response) override;
+  // F17 and F18, in directory_rpcs.cc.
+  grpc::Status TransferTargets(grpc::ServerContext* context,
+                               const v1::TransferTargetsRequest* request,
+                               v1::TransferTargetsResponse* response) override;
+  grpc::Status ListWaitingContacts(grpc::ServerContext* context,
+                                   const v1::ListWaitingContactsRequest* request,
+                                   v1::ListWaitingContactsResponse* response) override;
   // F35, in file_rpcs.cc.
   grpc::Status UploadFile(grpc::ServerContext* context,
                           grpc::ServerReader<v1::AgentGatewayServiceUploadFileRequest>* reader,
@@ -96,6 +110,10 @@ class AgentGatewayServiceImpl final : public AgentBase {
   Gateway* gateway_;
   const auth::Authenticator* authn_;
 };
+
+// A customer token names its contact; anything else may not call contact RPCs.
+absl::StatusOr<auth::Claims> RequireCustomer(const auth::Authenticator& authn,
+                                             const grpc::ServerContextBase& ctx);
 
 // Builds the gateway service inside ServiceMain: stores, pub/sub hub, peers, services,
 // the event reactor and the silence sweeper.

@@ -595,3 +595,52 @@ TEST_CASE("customer calls name the bad field and need the contact's own token", 
             .customer->Rate(CallWith(contact.customer_token()).get(), rate, &rated)
             .error_code() == grpc::StatusCode::FAILED_PRECONDITION);
 }
+
+TEST_CASE("a BUSY agent sees who waits, picks one up by hand and lists transfer targets",
+          "[gateway]") {
+  Stack s;
+  s.Agent("gen-jan", "general", "Jan");
+  s.Agent("bill-kim", "billing", "Kim");
+  pv1::SetStatusRequest busy;
+  busy.set_status(cv1::AGENT_STATUS_BUSY);  // F20: BUSY takes no new contacts
+  pv1::SetStatusResponse set;
+  REQUIRE(s.presence_stub->SetStatus(CallWith(s.AgentToken("gen-jan")).get(), busy, &set).ok());
+  auto contact = s.Start("+8613800000009");
+  REQUIRE(contact.state() == cv1::CONTACT_STATE_QUEUED);
+
+  auto& agent = *s.gateways[0].agent;
+  gv1::ListWaitingContactsRequest list;
+  list.set_queue_id("q-general");
+  gv1::ListWaitingContactsResponse waiting;
+  auto st = agent.ListWaitingContacts(CallWith(s.AgentToken("gen-jan")).get(), list, &waiting);
+  INFO(st.error_message());
+  REQUIRE(st.ok());
+  REQUIRE(waiting.contacts_size() == 1);
+  CHECK(waiting.contacts(0).contact_id() == contact.contact_id());
+  CHECK(waiting.contacts(0).position() == 1);
+
+  gv1::PickUpRequest pick;
+  pick.set_queue_id("q-general");
+  gv1::PickUpResponse picked;
+  st = agent.PickUp(CallWith(s.AgentToken("gen-jan")).get(), pick, &picked);
+  INFO(st.error_message());
+  REQUIRE(st.ok());
+  CHECK(picked.dialog().dialog_id() == contact.dialog_id());
+  s.AgentSay("gen-jan", contact.dialog_id(), "您好，我来为您服务");
+
+  gv1::TransferTargetsRequest targets;
+  targets.set_dialog_id(contact.dialog_id());
+  gv1::TransferTargetsResponse tree;
+  st = agent.TransferTargets(CallWith(s.AgentToken("gen-jan")).get(), targets, &tree);
+  INFO(st.error_message());
+  REQUIRE(st.ok());
+  bool kim_listed = false;
+  std::function<void(const gv1::TransferDepartmentNode&)> walk = [&](const auto& node) {
+    for (const auto& a : node.agents()) {
+      if (a.agent().agent_id() == "bill-kim") kim_listed = a.max_concurrent() == 3;
+    }
+    for (const auto& child : node.children()) walk(child);
+  };
+  for (const auto& d : tree.departments()) walk(d);
+  CHECK(kim_listed);
+}
