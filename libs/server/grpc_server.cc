@@ -72,6 +72,10 @@ absl::StatusOr<std::unique_ptr<GrpcServer>> GrpcServer::Start(GrpcServerOptions 
   for (const std::string& name : server->service_names()) {
     server->health()->SetServingStatus(name, false);
   }
+  // Liveness (Kubernetes livenessProbe `grpc: {service: liveness}`): SERVING while the server
+  // answers, whatever its dependencies do, so a Redis or PostgreSQL outage makes pods unready
+  // instead of restarting them. NOT_SERVING once the server shuts down.
+  server->health()->SetServingStatus(std::string(kLivenessService), true);
   return server;
 }
 

@@ -15,6 +15,10 @@
 
 namespace kefu::server {
 
+// Health service name that answers SERVING as long as the server runs, independent of
+// Redis and PostgreSQL (for liveness probes; readiness uses the whole-server status "").
+inline constexpr const char* kLivenessService = "liveness";
+
 struct ServedService {
   std::string full_name;  // "kefu.router.v1.RoutingService"
   grpc::Service* service;
