@@ -3,6 +3,9 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "absl/strings/str_split.h"
+
+#include <algorithm>
 #include "libs/auth/token.h"
 #include "libs/common/embedded.h"
 #include "libs/events/events.h"
@@ -27,8 +30,10 @@ std::string Key(const std::string& tenant, absl::string_view suffix) {
 
 }  // namespace
 
-RedisRouter::RedisRouter(redis::Pool* pool)
-    : pool_(pool), script_("route", redis::Script::Concat(embedded::RouterScripts())) {}
+RedisRouter::RedisRouter(redis::Pool* pool, RouterMetrics* metrics)
+    : pool_(pool),
+      metrics_(metrics),
+      script_("route", redis::Script::Concat(embedded::RouterScripts())) {}
 
 absl::StatusOr<redis::Reply> RedisRouter::Run(const std::string& tenant,
                                               std::vector<std::string> args) {
@@ -38,17 +43,39 @@ absl::StatusOr<redis::Reply> RedisRouter::Run(const std::string& tenant,
   std::vector<std::string> argv = {std::move(args[0]), tenant, auth::RandomId()};
   for (size_t i = 1; i < args.size(); ++i) argv.push_back(std::move(args[i]));
   std::vector<absl::string_view> views(argv.begin(), argv.end());
-  return script_.Run(*pool_, {stream}, views);
+  if (metrics_ == nullptr) return script_.Run(*pool_, {stream}, views);
+  const absl::Time start = absl::Now();
+  auto reply = script_.Run(*pool_, {stream}, views);
+  metrics_->ObserveDecision(argv[0], absl::ToDoubleSeconds(absl::Now() - start));
+  return reply;
 }
+
+namespace {
+
+std::vector<std::pair<std::string, std::string>> Pairs(const redisReply* r) {
+  std::vector<std::pair<std::string, std::string>> out;
+  if (r == nullptr || r->type != REDIS_REPLY_ARRAY) return out;
+  for (size_t i = 0; i + 1 < r->elements; i += 2) {
+    out.emplace_back(Str(r->element[i]), Str(r->element[i + 1]));
+  }
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+}  // namespace
 
 absl::StatusOr<EnqueueResult> RedisRouter::Enqueue(const std::string& tenant,
                                                    const std::string& contact_id,
                                                    const std::string& department_id, int tier,
                                                    const std::string& dialog_id,
                                                    const std::string& customer_id,
-                                                   const std::string& exclusive_agent_id) {
+                                                   const std::string& exclusive_agent_id,
+                                                   const Eligibility& eligibility, int channel) {
   auto reply = Run(tenant, {"enqueue", contact_id, department_id, std::to_string(tier), dialog_id,
-                            customer_id, exclusive_agent_id});
+                            customer_id, exclusive_agent_id,
+                            absl::StrJoin(eligibility.agent_ids, ","),
+                            absl::StrJoin(eligibility.department_ids, ","),
+                            std::to_string(channel)});
   if (!reply.ok()) return reply.status();
   EnqueueResult out;
   out.state = static_cast<int>(Int(At(*reply, 0)));
@@ -56,6 +83,7 @@ absl::StatusOr<EnqueueResult> RedisRouter::Enqueue(const std::string& tenant,
   out.offer_id = Str(At(*reply, 2));
   out.queue_id = Str(At(*reply, 3));
   out.position = static_cast<int>(Int(At(*reply, 4)));
+  out.ring_offers = Pairs(At(*reply, 5));
   return out;
 }
 
@@ -251,7 +279,7 @@ absl::StatusOr<ContactSnapshot> RedisRouter::Contact(const std::string& tenant,
   auto lease = pool_->Acquire();
   if (!lease.ok()) return lease.status();
   auto f = (*lease)->Command({"HMGET", Key(tenant, "contact:" + contact_id), "state", "queue",
-                              "agent", "offer_id", "enq", "deadline"});
+                              "agent", "offer_id", "enq", "deadline", "ring"});
   if (!f.ok()) return f.status();
   if (At(*f, 0) == nullptr || redis::ReplyIsNil(*At(*f, 0))) {
     return absl::NotFoundError(absl::StrCat("contact ", contact_id, " is not routed"));
@@ -263,6 +291,11 @@ absl::StatusOr<ContactSnapshot> RedisRouter::Contact(const std::string& tenant,
   out.offer_id = Str(At(*f, 3));
   out.enqueued = absl::FromUnixMillis(Int(At(*f, 4)));
   out.offer_deadline = absl::FromUnixMillis(Int(At(*f, 5)));
+  if (out.state == 4 && Str(At(*f, 6)) == "1") {  // ring-all: every open offer
+    auto ring = (*lease)->Command({"HGETALL", Key(tenant, "ring:" + contact_id)});
+    if (!ring.ok()) return ring.status();
+    out.ring_offers = Pairs(ring->get());
+  }
   if (out.state == 3) {
     auto rank = (*lease)->Command({"ZRANK", Key(tenant, "queue:" + out.queue_id), contact_id});
     if (rank.ok() && (*rank)->type == REDIS_REPLY_INTEGER) out.position = (*rank)->integer;
@@ -279,6 +312,9 @@ absl::Status RedisRouter::PutQueue(const std::string& tenant, const std::string&
   const std::string reject = std::to_string(absl::ToInt64Milliseconds(config.reject_delay));
   const std::string no_answer = std::to_string(absl::ToInt64Milliseconds(config.no_answer_delay));
   const std::string exclusive = std::to_string(absl::ToInt64Milliseconds(config.exclusive_wait));
+  if (auto added = (*lease)->Command({"SADD", Key(tenant, "queues"), queue_id}); !added.ok()) {
+    return added.status();
+  }
   auto st = (*lease)->Command({"HSET", Key(tenant, "qcfg:" + queue_id), "strategy", strategy,
                                "offer_timeout_ms", offer, "reject_delay_ms", reject,
                                "no_answer_delay_ms", no_answer, "exclusive_wait_ms", exclusive});
@@ -290,6 +326,59 @@ absl::Status RedisRouter::PutQueue(const std::string& tenant, const std::string&
 absl::Status RedisRouter::PutDepartment(const std::string& tenant, const std::string& department_id,
                                         const std::string& queue_id) {
   return pool_->Command({"HSET", Key(tenant, "dept:" + department_id), "queue", queue_id}).status();
+}
+
+absl::Status RedisRouter::DeleteQueue(const std::string& tenant, const std::string& queue_id) {
+  auto lease = pool_->Acquire();
+  if (!lease.ok()) return lease.status();
+  if (auto st = (*lease)->Command({"SREM", Key(tenant, "queues"), queue_id}); !st.ok()) {
+    return st.status();
+  }
+  if (auto st = (*lease)->Command({"DEL", Key(tenant, "qcfg:" + queue_id)}); !st.ok()) {
+    return st.status();
+  }
+  auto current = (*lease)->Command({"GET", Key(tenant, "defaultq")});
+  if (!current.ok()) return current.status();
+  if (Str(current->get()) == queue_id) {
+    return (*lease)->Command({"DEL", Key(tenant, "defaultq")}).status();
+  }
+  return absl::OkStatus();
+}
+
+absl::Status RedisRouter::DeleteDepartment(const std::string& tenant,
+                                           const std::string& department_id) {
+  auto lease = pool_->Acquire();
+  if (!lease.ok()) return lease.status();
+  if (auto st = (*lease)->Command({"DEL", Key(tenant, "dept:" + department_id)}); !st.ok()) {
+    return st.status();
+  }
+  return (*lease)->Command({"DEL", Key(tenant, "deptagents:" + department_id)}).status();
+}
+
+absl::Status RedisRouter::DeleteAgent(const std::string& tenant, const std::string& agent_id) {
+  // No queues, no departments, no slots: the script finds the agent nowhere.
+  return PutAgent(tenant, agent_id, 0, {}, 0, {}, {});
+}
+
+absl::StatusOr<std::vector<std::string>> RedisRouter::Queues(const std::string& tenant) {
+  auto reply = pool_->Command({"SMEMBERS", Key(tenant, "queues")});
+  if (!reply.ok()) return reply.status();
+  std::vector<std::string> out;
+  for (size_t i = 0; i < (*reply)->elements; ++i) out.push_back(Str((*reply)->element[i]));
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+absl::StatusOr<int64_t> RedisRouter::ConfigVersion(const std::string& tenant) {
+  auto reply = pool_->Command({"GET", Key(tenant, "cfgver")});
+  if (!reply.ok()) return reply.status();
+  int64_t version = 0;
+  (void)absl::SimpleAtoi(Str(reply->get()), &version);
+  return version;
+}
+
+absl::Status RedisRouter::BumpConfigVersion(const std::string& tenant) {
+  return pool_->Command({"INCR", Key(tenant, "cfgver")}).status();
 }
 
 absl::Status RedisRouter::PutTierMap(const std::string& tenant,
@@ -314,6 +403,18 @@ absl::Status RedisRouter::PutAgent(const std::string& tenant, const std::string&
     redis::Connection& conn = **lease;
     const std::string agent_key = Key(tenant, "agent:" + agent_id);
     const std::string queues_key = Key(tenant, "agentq:" + agent_id);
+    // Departments: the agent leaves its old departments' sets and joins the new ones'.
+    auto old_depts = conn.Command({"HGET", agent_key, "depts"});
+    if (!old_depts.ok()) return old_depts.status();
+    for (absl::string_view d : absl::StrSplit(Str(old_depts->get()), ',', absl::SkipEmpty())) {
+      auto st = conn.Command({"SREM", Key(tenant, absl::StrCat("deptagents:", d)), agent_id});
+      if (!st.ok()) return st.status();
+    }
+    for (const std::string& d : department_ids) {
+      if (auto st = conn.Command({"SADD", Key(tenant, "deptagents:" + d), agent_id}); !st.ok()) {
+        return st.status();
+      }
+    }
     auto old = conn.Command({"SMEMBERS", queues_key});
     if (!old.ok()) return old.status();
     for (size_t i = 0; i < (*old)->elements; ++i) {

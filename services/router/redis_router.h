@@ -8,6 +8,7 @@
 #include "libs/events/events.h"
 #include "libs/redis/client.h"
 #include "libs/redis/script.h"
+#include "services/router/metrics.h"
 
 // The live side of routing: queues, offers and agents' slots in Redis, every decision
 // one call of lua/route.lua (atomic, so any number of replicas may run).
@@ -19,6 +20,16 @@ struct EnqueueResult {
   std::string offer_id;
   std::string queue_id;
   int position = -1;  // 0-based place in the queue while QUEUED
+  // Ring-all (F12): every open offer, agent -> offer id (agent_id/offer_id stay empty).
+  std::vector<std::pair<std::string, std::string>> ring_offers;
+};
+
+// Who may take a contact (F15, F16): designated agents and the agents of eligible
+// departments, whatever queue they serve. Both empty = any agent of the contact's queue.
+struct Eligibility {
+  std::vector<std::string> agent_ids;
+  std::vector<std::string> department_ids;
+  bool empty() const { return agent_ids.empty() && department_ids.empty(); }
 };
 
 struct AcceptResult {
@@ -46,6 +57,7 @@ struct ContactSnapshot {
   int position = -1;
   absl::Time enqueued;
   absl::Time offer_deadline;
+  std::vector<std::pair<std::string, std::string>> ring_offers;  // agent -> offer id
 };
 
 // How router and presence share an agent in Redis (documented in lua/route.lua).
@@ -59,13 +71,14 @@ struct QueueConfig {
 
 class RedisRouter final {
  public:
-  explicit RedisRouter(redis::Pool* pool);
+  explicit RedisRouter(redis::Pool* pool, RouterMetrics* metrics = nullptr);
 
   absl::StatusOr<EnqueueResult> Enqueue(const std::string& tenant, const std::string& contact_id,
                                         const std::string& department_id, int tier,
                                         const std::string& dialog_id,
                                         const std::string& customer_id,
-                                        const std::string& exclusive_agent_id = "");
+                                        const std::string& exclusive_agent_id = "",
+                                        const Eligibility& eligibility = {}, int channel = 0);
   // F14: binds (or with agent "" unbinds) the customer's exclusive agent; returns the
   // previous one.
   absl::StatusOr<std::string> BindExclusive(const std::string& tenant,
@@ -135,6 +148,16 @@ class RedisRouter final {
                         const QueueConfig& config, bool is_default);
   absl::Status PutDepartment(const std::string& tenant, const std::string& department_id,
                              const std::string& queue_id);
+  absl::Status DeleteQueue(const std::string& tenant, const std::string& queue_id);
+  absl::Status DeleteDepartment(const std::string& tenant, const std::string& department_id);
+  // The agent is no longer routed to (its profile was deleted).
+  absl::Status DeleteAgent(const std::string& tenant, const std::string& agent_id);
+  // The queues configured for the tenant (for metrics).
+  absl::StatusOr<std::vector<std::string>> Queues(const std::string& tenant);
+  // A counter bumped by every change of entry points and region strategies: replicas
+  // reload their cached copy when it moves.
+  absl::StatusOr<int64_t> ConfigVersion(const std::string& tenant);
+  absl::Status BumpConfigVersion(const std::string& tenant);
   absl::Status PutTierMap(const std::string& tenant,
                           const std::vector<std::pair<int, std::string>>& tiers);
   // The agent's routing fields and the queues it serves (replacing its old ones).
@@ -146,6 +169,7 @@ class RedisRouter final {
  private:
   absl::StatusOr<redis::Reply> Run(const std::string& tenant, std::vector<std::string> args);
   redis::Pool* pool_;
+  RouterMetrics* metrics_;
   redis::Script script_;
   events::TenantRegistry tenants_;
 };

@@ -1,5 +1,6 @@
 #include "services/router/router_service.h"
 
+#include <google/protobuf/util/field_mask_util.h>
 #include <google/protobuf/util/time_util.h>
 
 #include <functional>
@@ -12,6 +13,7 @@
 #include "libs/auth/token.h"
 #include "libs/common/status.h"
 #include "libs/common/status_macros.h"
+#include "services/router/eligibility.h"
 
 namespace kefu::router {
 namespace {
@@ -85,11 +87,51 @@ grpc::Status RoutingServiceImpl::Enqueue(grpc::ServerContext* context,
       return InvalidField(request->dialog_id().size() > 64 ? "dialog_id" : "customer_id",
                           "must be at most 64 characters");
     }
+    KEFU_RETURN_IF_ERROR(ValidateId("entry_point_id", request->entry_point_id(), false));
+    KEFU_RETURN_IF_ERROR(ValidateId("requested_agent_id", request->requested_agent_id(), false));
+    if (!kefu::common::v1::Channel_IsValid(request->channel())) {
+      return InvalidField("channel", "unknown value");
+    }
+    // F15: the region given, else resolved from the visitor's IP.
+    kefu::common::v1::Region region = request->region();
+    const bool has_region =
+        !region.country_code().empty() || !region.province().empty() || !region.city().empty();
+    if (!has_region && !request->ip().empty()) {
+      KEFU_ASSIGN_OR_RETURN(region, geo_->Lookup(request->ip()));
+    }
+    // F15, F16: who may take the contact. Only contacts that come through an entry point,
+    // with a region or with a picked agent pay for the (cached) configuration.
+    std::string department = request->requested_department_id();
+    Eligibility eligibility;
+    const bool any_region =
+        !region.country_code().empty() || !region.province().empty() || !region.city().empty();
+    if (!request->entry_point_id().empty() || any_region || !request->requested_agent_id().empty()) {
+      KEFU_ASSIGN_OR_RETURN(auto config, designations_->Get(tenant));
+      const v1::EntryPoint* entry_point = nullptr;
+      if (!request->entry_point_id().empty()) {
+        auto it = config->entry_points.find(request->entry_point_id());
+        if (it == config->entry_points.end()) {
+          return InvalidField("entry_point_id", absl::StrCat("unknown entry point \"",
+                                                            request->entry_point_id(), "\""));
+        }
+        entry_point = &it->second;
+      }
+      KEFU_ASSIGN_OR_RETURN(Decision decision,
+                            Decide(entry_point, config->strategies, region,
+                                   request->requested_department_id(),
+                                   request->requested_agent_id()));
+      eligibility = std::move(decision.eligibility);
+      // The contact waits in its first eligible department's queue (else the tier's or
+      // the default one); the designated agents may serve any queue.
+      if (!eligibility.department_ids.empty()) department = eligibility.department_ids.front();
+    }
     KEFU_ASSIGN_OR_RETURN(
         EnqueueResult result,
-        router_->Enqueue(tenant, request->contact_id(), request->requested_department_id(),
-                         request->tier(), request->dialog_id(), request->customer_id(),
-                         request->exclusive_agent_id()));
+        router_->Enqueue(tenant, request->contact_id(), department, request->tier(),
+                         request->dialog_id(), request->customer_id(),
+                         request->exclusive_agent_id(), eligibility, request->channel()));
+    *response->mutable_region() = region;
+    for (const auto& d : eligibility.department_ids) response->add_eligible_department_ids(d);
     v1::ContactRouting* routing = response->mutable_routing();
     routing->set_contact_id(request->contact_id());
     routing->set_state(static_cast<kefu::common::v1::ContactState>(result.state));
@@ -100,6 +142,11 @@ grpc::Status RoutingServiceImpl::Enqueue(grpc::ServerContext* context,
       v1::OfferRef* offer = routing->add_offers();
       offer->set_offer_id(result.offer_id);
       offer->set_agent_id(result.agent_id);
+    }
+    for (const auto& [agent, offer_id] : result.ring_offers) {  // ring-all (F12)
+      v1::OfferRef* offer = routing->add_offers();
+      offer->set_offer_id(offer_id);
+      offer->set_agent_id(agent);
     }
     response->set_no_agent_available(result.state == kefu::common::v1::CONTACT_STATE_QUEUED);
     return absl::OkStatus();
@@ -113,8 +160,14 @@ grpc::Status RoutingServiceImpl::Cancel(grpc::ServerContext* context,
     KEFU_ASSIGN_OR_RETURN(auth::Claims caller, authenticator_->Require(*context, {ROLE_SERVICE}));
     KEFU_ASSIGN_OR_RETURN(std::string tenant, auth::ActingTenant(caller, request->tenant_id()));
     KEFU_RETURN_IF_ERROR(ValidateId("contact_id", request->contact_id()));
-    KEFU_ASSIGN_OR_RETURN(auto result, router_->Cancel(tenant, request->contact_id(),
-                                                       /*ABANDON_REASON_CUSTOMER_LEFT=*/1));
+    if (!v1::CancelReason_IsValid(request->reason())) {
+      return InvalidField("reason", "unknown value");
+    }
+    // CancelReason -> events.v1.AbandonReason.
+    int abandon = 1;  // ABANDON_REASON_CUSTOMER_LEFT (also for UNSPECIFIED and SYSTEM)
+    if (request->reason() == v1::CANCEL_REASON_OFFLINE_MESSAGE) abandon = 2;
+    if (request->reason() == v1::CANCEL_REASON_BOT_RESOLVED) abandon = 4;
+    KEFU_ASSIGN_OR_RETURN(auto result, router_->Cancel(tenant, request->contact_id(), abandon));
     response->set_cancelled(result.first);
     *response->mutable_waited() = ToProto(result.second);
     return absl::OkStatus();
@@ -418,10 +471,16 @@ grpc::Status RoutingServiceImpl::QueueStatus(grpc::ServerContext* context,
       routing->set_position(contact.position + 1);
       routing->set_agent_id(contact.agent_id);
       *routing->mutable_enqueue_time() = ToProto(contact.enqueued);
-      if (contact.state == kefu::common::v1::CONTACT_STATE_OFFERED) {
+      if (contact.state == kefu::common::v1::CONTACT_STATE_OFFERED && !contact.offer_id.empty()) {
         v1::OfferRef* offer = routing->add_offers();
         offer->set_offer_id(contact.offer_id);
         offer->set_agent_id(contact.agent_id);
+        *offer->mutable_deadline() = ToProto(contact.offer_deadline);
+      }
+      for (const auto& [agent, offer_id] : contact.ring_offers) {  // ring-all (F12)
+        v1::OfferRef* offer = routing->add_offers();
+        offer->set_offer_id(offer_id);
+        offer->set_agent_id(agent);
         *offer->mutable_deadline() = ToProto(contact.offer_deadline);
       }
     }
@@ -435,6 +494,20 @@ grpc::Status RoutingServiceImpl::Release(grpc::ServerContext* context,
     KEFU_ASSIGN_OR_RETURN(auto call, AgentCall(context, request->tenant_id(), request->agent_id()));
     KEFU_RETURN_IF_ERROR(ValidateId("contact_id", request->contact_id()));
     return router_->Release(call.first, request->contact_id(), call.second);
+  });
+}
+
+grpc::Status RoutingServiceImpl::ResolveRegion(grpc::ServerContext* context,
+                                               const v1::ResolveRegionRequest* request,
+                                               v1::ResolveRegionResponse* response) {
+  return HandleRpc([&]() -> absl::Status {
+    KEFU_RETURN_IF_ERROR(
+        authenticator_
+            ->Require(*context, {ROLE_SERVICE, ROLE_ADMIN, ROLE_SUPERVISOR, ROLE_AGENT})
+            .status());
+    if (request->ip().size() > 64) return InvalidField("ip", "must be at most 64 characters");
+    KEFU_ASSIGN_OR_RETURN(*response->mutable_region(), geo_->Lookup(request->ip()));
+    return absl::OkStatus();
   });
 }
 
@@ -540,9 +613,6 @@ absl::Status RoutingAdminServiceImpl::PutQueue(grpc::ServerContext* context, con
   KEFU_RETURN_IF_ERROR(ValidateId("queue.queue_id", queue.queue_id()));
   if (!v1::RoutingStrategy_IsValid(queue.strategy())) {
     return InvalidField("queue.strategy", "unknown value");
-  }
-  if (queue.strategy() == v1::ROUTING_STRATEGY_RING_ALL) {
-    return absl::UnimplementedError("queue.strategy: RING_ALL is not supported yet");
   }
   v1::Queue stored = queue;
   if (stored.strategy() == v1::ROUTING_STRATEGY_UNSPECIFIED) {
@@ -736,6 +806,303 @@ grpc::Status RoutingAdminServiceImpl::SetTierMap(grpc::ServerContext* context,
     }
     KEFU_RETURN_IF_ERROR(store_->PutTierMap(caller.tenant_id, map));
     return router_->PutTierMap(caller.tenant_id, cached);
+  });
+}
+
+grpc::Status RoutingAdminServiceImpl::DeleteDepartment(grpc::ServerContext* context,
+                                                       const v1::DeleteDepartmentRequest* request,
+                                                       v1::DeleteDepartmentResponse*) {
+  return HandleRpc([&]() -> absl::Status {
+    KEFU_ASSIGN_OR_RETURN(auth::Claims caller, authenticator_->Require(*context, {ROLE_ADMIN}));
+    KEFU_RETURN_IF_ERROR(ValidateId("department_id", request->department_id()));
+    KEFU_RETURN_IF_ERROR(store_->DeleteDepartment(caller.tenant_id, request->department_id()));
+    KEFU_RETURN_IF_ERROR(router_->DeleteDepartment(caller.tenant_id, request->department_id()));
+    return router_->BumpConfigVersion(caller.tenant_id);
+  });
+}
+
+grpc::Status RoutingAdminServiceImpl::DeleteQueue(grpc::ServerContext* context,
+                                                  const v1::DeleteQueueRequest* request,
+                                                  v1::DeleteQueueResponse*) {
+  return HandleRpc([&]() -> absl::Status {
+    KEFU_ASSIGN_OR_RETURN(auth::Claims caller, authenticator_->Require(*context, {ROLE_ADMIN}));
+    KEFU_RETURN_IF_ERROR(ValidateId("queue_id", request->queue_id()));
+    KEFU_ASSIGN_OR_RETURN(QueueSnapshot live, router_->Queue(caller.tenant_id, request->queue_id()));
+    if (live.length > 0) {
+      return absl::FailedPreconditionError(absl::StrCat(
+          "queue \"", request->queue_id(), "\" still has ", live.length, " waiting contacts"));
+    }
+    KEFU_RETURN_IF_ERROR(store_->DeleteQueue(caller.tenant_id, request->queue_id()));
+    return router_->DeleteQueue(caller.tenant_id, request->queue_id());
+  });
+}
+
+grpc::Status RoutingAdminServiceImpl::DeleteAgentProfile(
+    grpc::ServerContext* context, const v1::DeleteAgentProfileRequest* request,
+    v1::DeleteAgentProfileResponse*) {
+  return HandleRpc([&]() -> absl::Status {
+    KEFU_ASSIGN_OR_RETURN(auth::Claims caller, authenticator_->Require(*context, {ROLE_ADMIN}));
+    KEFU_RETURN_IF_ERROR(ValidateId("agent_id", request->agent_id()));
+    KEFU_RETURN_IF_ERROR(store_->DeleteAgentProfile(caller.tenant_id, request->agent_id()));
+    return router_->DeleteAgent(caller.tenant_id, request->agent_id());
+  });
+}
+
+grpc::Status RoutingAdminServiceImpl::SetCapabilityScores(
+    grpc::ServerContext* context, const v1::SetCapabilityScoresRequest* request,
+    v1::SetCapabilityScoresResponse* response) {
+  return HandleRpc([&]() -> absl::Status {
+    KEFU_ASSIGN_OR_RETURN(auth::Claims caller,
+                          authenticator_->Require(*context, {ROLE_ADMIN, ROLE_SERVICE}));
+    KEFU_ASSIGN_OR_RETURN(std::string tenant, auth::ActingTenant(caller, request->tenant_id()));
+    if (request->scores_size() > 10000) return InvalidField("scores", "at most 10000 per call");
+    for (const auto& score : request->scores()) {
+      KEFU_RETURN_IF_ERROR(ValidateId("scores.agent_id", score.agent_id()));
+      if (!(score.capability_score() >= 0 && score.capability_score() <= 100)) {
+        return InvalidField("scores.capability_score", "must be between 0 and 100");  // F54
+      }
+    }
+    int updated = 0;
+    for (const auto& score : request->scores()) {
+      auto profile = store_->GetAgentProfile(tenant, score.agent_id());
+      if (absl::IsNotFound(profile.status())) continue;  // an agent deleted since: skipped
+      if (!profile.ok()) return profile.status();
+      profile->set_capability_score(score.capability_score());
+      *profile->mutable_update_time() = ToProto(absl::Now());
+      KEFU_RETURN_IF_ERROR(store_->PutAgentProfile(tenant, *profile));
+      KEFU_RETURN_IF_ERROR(SyncAgent(tenant, *profile));
+      ++updated;
+    }
+    response->set_updated_count(updated);
+    return absl::OkStatus();
+  });
+}
+
+absl::Status RoutingAdminServiceImpl::CheckAgents(
+    const std::string& tenant, absl::string_view field,
+    const google::protobuf::RepeatedPtrField<std::string>& ids) {
+  for (const std::string& id : ids) {
+    KEFU_RETURN_IF_ERROR(ValidateId(field, id));
+    auto profile = store_->GetAgentProfile(tenant, id);
+    if (absl::IsNotFound(profile.status())) {
+      return InvalidField(field, absl::StrCat("unknown agent \"", id, "\""));
+    }
+    if (!profile.ok()) return profile.status();
+  }
+  return absl::OkStatus();
+}
+
+absl::Status RoutingAdminServiceImpl::CheckDepartments(
+    const std::string& tenant, absl::string_view field,
+    const google::protobuf::RepeatedPtrField<std::string>& ids) {
+  for (const std::string& id : ids) {
+    KEFU_RETURN_IF_ERROR(ValidateId(field, id));
+    auto department = store_->GetDepartment(tenant, id);
+    if (absl::IsNotFound(department.status())) {
+      return InvalidField(field, absl::StrCat("unknown department \"", id, "\""));
+    }
+    if (!department.ok()) return department.status();
+  }
+  return absl::OkStatus();
+}
+
+namespace {
+
+// The stored message with the request's fields applied: all of them for an empty mask.
+template <typename Message>
+absl::StatusOr<Message> Merge(const Message& stored, const Message& update,
+                              const google::protobuf::FieldMask& mask) {
+  if (mask.paths().empty()) return update;
+  if (!google::protobuf::util::FieldMaskUtil::IsValidFieldMask<Message>(mask)) {
+    return InvalidField("update_mask", "names a field the message does not have");
+  }
+  Message out = stored;
+  google::protobuf::util::FieldMaskUtil::MergeOptions options;
+  options.set_replace_repeated_fields(true);
+  options.set_replace_message_fields(true);
+  google::protobuf::util::FieldMaskUtil::MergeMessageTo(update, mask, options, &out);
+  return out;
+}
+
+}  // namespace
+
+absl::Status RoutingAdminServiceImpl::PutEntryPoint(grpc::ServerContext* context,
+                                                    const v1::EntryPoint& entry_point,
+                                                    const google::protobuf::FieldMask& mask,
+                                                    bool create, v1::EntryPoint* out) {
+  KEFU_ASSIGN_OR_RETURN(auth::Claims caller, authenticator_->Require(*context, {ROLE_ADMIN}));
+  const std::string& tenant = caller.tenant_id;
+  KEFU_RETURN_IF_ERROR(ValidateId("entry_point.entry_point_id", entry_point.entry_point_id()));
+  v1::EntryPoint stored = entry_point;
+  if (!create) {
+    KEFU_ASSIGN_OR_RETURN(v1::EntryPoint current,
+                          store_->GetEntryPoint(tenant, entry_point.entry_point_id()));
+    KEFU_ASSIGN_OR_RETURN(stored, Merge(current, entry_point, mask));
+    stored.set_entry_point_id(current.entry_point_id());
+    *stored.mutable_create_time() = current.create_time();
+  }
+  if (stored.name().empty() || stored.name().size() > 100) {
+    return InvalidField("entry_point.name", "required, at most 100 characters");
+  }
+  if (!kefu::common::v1::Channel_IsValid(stored.channel())) {
+    return InvalidField("entry_point.channel", "unknown value");
+  }
+  if (!kefu::common::v1::Language_IsValid(stored.default_language())) {
+    return InvalidField("entry_point.default_language", "unknown value");
+  }
+  if (stored.designated_agent_ids_size() > 200 || stored.designated_department_ids_size() > 200) {
+    return InvalidField("entry_point.designated_agent_ids", "at most 200 agents and departments");
+  }
+  KEFU_RETURN_IF_ERROR(
+      CheckAgents(tenant, "entry_point.designated_agent_ids", stored.designated_agent_ids()));
+  KEFU_RETURN_IF_ERROR(CheckDepartments(tenant, "entry_point.designated_department_ids",
+                                        stored.designated_department_ids()));
+  // F16: at most one bot per entry point (one id; a list in it is not a bot id).
+  if (stored.bot_id().find(',') != std::string::npos) {
+    return InvalidField("entry_point.bot_id", "an entry point has at most one bot");
+  }
+  KEFU_RETURN_IF_ERROR(ValidateId("entry_point.bot_id", stored.bot_id(), false));
+  *stored.mutable_update_time() = ToProto(absl::Now());
+  if (create) *stored.mutable_create_time() = stored.update_time();
+  KEFU_RETURN_IF_ERROR(store_->PutEntryPoint(tenant, stored, create));
+  KEFU_RETURN_IF_ERROR(router_->BumpConfigVersion(tenant));
+  *out = stored;
+  return absl::OkStatus();
+}
+
+grpc::Status RoutingAdminServiceImpl::CreateEntryPoint(grpc::ServerContext* context,
+                                                       const v1::CreateEntryPointRequest* request,
+                                                       v1::CreateEntryPointResponse* response) {
+  return ToGrpcStatus(PutEntryPoint(context, request->entry_point(), {}, true,
+                                    response->mutable_entry_point()));
+}
+
+grpc::Status RoutingAdminServiceImpl::UpdateEntryPoint(grpc::ServerContext* context,
+                                                       const v1::UpdateEntryPointRequest* request,
+                                                       v1::UpdateEntryPointResponse* response) {
+  return ToGrpcStatus(PutEntryPoint(context, request->entry_point(), request->update_mask(), false,
+                                    response->mutable_entry_point()));
+}
+
+grpc::Status RoutingAdminServiceImpl::DeleteEntryPoint(grpc::ServerContext* context,
+                                                       const v1::DeleteEntryPointRequest* request,
+                                                       v1::DeleteEntryPointResponse*) {
+  return HandleRpc([&]() -> absl::Status {
+    KEFU_ASSIGN_OR_RETURN(auth::Claims caller, authenticator_->Require(*context, {ROLE_ADMIN}));
+    KEFU_RETURN_IF_ERROR(ValidateId("entry_point_id", request->entry_point_id()));
+    KEFU_RETURN_IF_ERROR(store_->DeleteEntryPoint(caller.tenant_id, request->entry_point_id()));
+    return router_->BumpConfigVersion(caller.tenant_id);
+  });
+}
+
+grpc::Status RoutingAdminServiceImpl::GetEntryPoint(grpc::ServerContext* context,
+                                                    const v1::GetEntryPointRequest* request,
+                                                    v1::GetEntryPointResponse* response) {
+  return HandleRpc([&]() -> absl::Status {
+    KEFU_ASSIGN_OR_RETURN(
+        auth::Claims caller,
+        authenticator_->Require(*context, {ROLE_ADMIN, ROLE_SUPERVISOR, ROLE_SERVICE}));
+    KEFU_ASSIGN_OR_RETURN(std::string tenant, auth::ActingTenant(caller, request->tenant_id()));
+    KEFU_RETURN_IF_ERROR(ValidateId("entry_point_id", request->entry_point_id()));
+    KEFU_ASSIGN_OR_RETURN(*response->mutable_entry_point(),
+                          store_->GetEntryPoint(tenant, request->entry_point_id()));
+    return absl::OkStatus();
+  });
+}
+
+grpc::Status RoutingAdminServiceImpl::ListEntryPoints(grpc::ServerContext* context,
+                                                      const v1::ListEntryPointsRequest*,
+                                                      v1::ListEntryPointsResponse* response) {
+  return HandleRpc([&]() -> absl::Status {
+    KEFU_ASSIGN_OR_RETURN(auth::Claims caller,
+                          authenticator_->Require(*context, {ROLE_ADMIN, ROLE_SUPERVISOR}));
+    KEFU_ASSIGN_OR_RETURN(auto entry_points, store_->ListEntryPoints(caller.tenant_id));
+    for (auto& e : entry_points) *response->add_entry_points() = std::move(e);
+    return absl::OkStatus();
+  });
+}
+
+absl::Status RoutingAdminServiceImpl::PutRegionStrategy(grpc::ServerContext* context,
+                                                        const v1::RegionStrategy& strategy,
+                                                        const google::protobuf::FieldMask& mask,
+                                                        bool create, v1::RegionStrategy* out) {
+  KEFU_ASSIGN_OR_RETURN(auth::Claims caller, authenticator_->Require(*context, {ROLE_ADMIN}));
+  const std::string& tenant = caller.tenant_id;
+  KEFU_RETURN_IF_ERROR(ValidateId("strategy.strategy_id", strategy.strategy_id()));
+  v1::RegionStrategy stored = strategy;
+  if (!create) {
+    KEFU_ASSIGN_OR_RETURN(v1::RegionStrategy current,
+                          store_->GetRegionStrategy(tenant, strategy.strategy_id()));
+    KEFU_ASSIGN_OR_RETURN(stored, Merge(current, strategy, mask));
+    stored.set_strategy_id(current.strategy_id());
+  }
+  if (stored.name().size() > 100) return InvalidField("strategy.name", "at most 100 characters");
+  if (stored.regions().empty() || stored.regions_size() > 500) {
+    return InvalidField("strategy.regions", "name 1 to 500 regions");
+  }
+  for (const auto& region : stored.regions()) {
+    if (region.country_code().empty() && region.province().empty() && region.city().empty()) {
+      return InvalidField("strategy.regions", "a region needs a country, province or city");
+    }
+    if (region.country_code().size() > 2 || region.province().size() > 100 ||
+        region.city().size() > 100) {
+      return InvalidField("strategy.regions", "country is an ISO code; names at most 100 bytes");
+    }
+  }
+  if (stored.department_ids().empty()) {
+    return InvalidField("strategy.department_ids", "name at least one department");
+  }
+  KEFU_RETURN_IF_ERROR(CheckDepartments(tenant, "strategy.department_ids", stored.department_ids()));
+  for (const auto& id : stored.entry_point_ids()) {
+    KEFU_RETURN_IF_ERROR(ValidateId("strategy.entry_point_ids", id));
+    auto entry_point = store_->GetEntryPoint(tenant, id);
+    if (absl::IsNotFound(entry_point.status())) {
+      return InvalidField("strategy.entry_point_ids",
+                          absl::StrCat("unknown entry point \"", id, "\""));
+    }
+    if (!entry_point.ok()) return entry_point.status();
+  }
+  *stored.mutable_update_time() = ToProto(absl::Now());
+  KEFU_RETURN_IF_ERROR(store_->PutRegionStrategy(tenant, stored, create));
+  KEFU_RETURN_IF_ERROR(router_->BumpConfigVersion(tenant));
+  *out = stored;
+  return absl::OkStatus();
+}
+
+grpc::Status RoutingAdminServiceImpl::CreateRegionStrategy(
+    grpc::ServerContext* context, const v1::CreateRegionStrategyRequest* request,
+    v1::CreateRegionStrategyResponse* response) {
+  return ToGrpcStatus(
+      PutRegionStrategy(context, request->strategy(), {}, true, response->mutable_strategy()));
+}
+
+grpc::Status RoutingAdminServiceImpl::UpdateRegionStrategy(
+    grpc::ServerContext* context, const v1::UpdateRegionStrategyRequest* request,
+    v1::UpdateRegionStrategyResponse* response) {
+  return ToGrpcStatus(PutRegionStrategy(context, request->strategy(), request->update_mask(),
+                                        false, response->mutable_strategy()));
+}
+
+grpc::Status RoutingAdminServiceImpl::DeleteRegionStrategy(
+    grpc::ServerContext* context, const v1::DeleteRegionStrategyRequest* request,
+    v1::DeleteRegionStrategyResponse*) {
+  return HandleRpc([&]() -> absl::Status {
+    KEFU_ASSIGN_OR_RETURN(auth::Claims caller, authenticator_->Require(*context, {ROLE_ADMIN}));
+    KEFU_RETURN_IF_ERROR(ValidateId("strategy_id", request->strategy_id()));
+    KEFU_RETURN_IF_ERROR(store_->DeleteRegionStrategy(caller.tenant_id, request->strategy_id()));
+    return router_->BumpConfigVersion(caller.tenant_id);
+  });
+}
+
+grpc::Status RoutingAdminServiceImpl::ListRegionStrategies(
+    grpc::ServerContext* context, const v1::ListRegionStrategiesRequest*,
+    v1::ListRegionStrategiesResponse* response) {
+  return HandleRpc([&]() -> absl::Status {
+    KEFU_ASSIGN_OR_RETURN(auth::Claims caller,
+                          authenticator_->Require(*context, {ROLE_ADMIN, ROLE_SUPERVISOR}));
+    KEFU_ASSIGN_OR_RETURN(auto strategies, store_->ListRegionStrategies(caller.tenant_id));
+    for (auto& s : strategies) *response->add_strategies() = std::move(s);
+    return absl::OkStatus();
   });
 }
 

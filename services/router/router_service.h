@@ -9,6 +9,8 @@
 #include "libs/common/embedded.h"
 #include "libs/server/service_main.h"
 #include "services/router/admin_store.h"
+#include "services/router/config_cache.h"
+#include "services/router/geo.h"
 #include "services/router/redis_router.h"
 
 namespace kefu::embedded {
@@ -19,12 +21,18 @@ namespace kefu::router {
 
 // kefu.router.v1.RoutingService: the live ACD (F12, F13, F17, F19). Called by the gateway
 // with a platform SERVICE token naming the tenant, or by agents for their own offers.
-// ResolveRegion (F15) is not built yet (UNIMPLEMENTED).
+// Enqueue applies entry point designations (F16) and region strategies (F15) with the
+// region resolved from the visitor's IP by `geo`; ResolveRegion exposes the lookup.
 class RoutingServiceImpl final : public v1::RoutingService::Service {
  public:
   RoutingServiceImpl(RedisRouter* router, AdminStore* store,
-                     const auth::Authenticator* authenticator)
-      : router_(router), store_(store), authenticator_(authenticator) {}
+                     const auth::Authenticator* authenticator, const GeoResolver* geo,
+                     DesignationCache* designations)
+      : router_(router),
+        store_(store),
+        authenticator_(authenticator),
+        geo_(geo),
+        designations_(designations) {}
 
   // kefu::router::v1::RoutingService::Service
   grpc::Status Enqueue(grpc::ServerContext* context, const v1::EnqueueRequest* request,
@@ -54,6 +62,8 @@ class RoutingServiceImpl final : public v1::RoutingService::Service {
                            v1::QueueStatusResponse* response) override;
   grpc::Status Release(grpc::ServerContext* context, const v1::ReleaseRequest* request,
                        v1::ReleaseResponse* response) override;
+  grpc::Status ResolveRegion(grpc::ServerContext* context, const v1::ResolveRegionRequest* request,
+                             v1::ResolveRegionResponse* response) override;
 
  private:
   // The caller's tenant, and the agent it acts for: agents only for themselves.
@@ -63,12 +73,14 @@ class RoutingServiceImpl final : public v1::RoutingService::Service {
   RedisRouter* router_;
   AdminStore* store_;
   const auth::Authenticator* authenticator_;
+  const GeoResolver* geo_;
+  DesignationCache* designations_;
 };
 
 // kefu.router.v1.RoutingAdminService: departments (F11), queues and strategies (F12),
 // agent routing profiles (F13, F54), tier map (F10), in PostgreSQL and cached in Redis
-// for the routing script. Entry points, region strategies, deletes and capability
-// score feeds are not built yet (UNIMPLEMENTED).
+// for the routing script; entry points (F16) and region strategies (F15), whose changes
+// bump the tenant's configuration version so every replica reloads them.
 class RoutingAdminServiceImpl final : public v1::RoutingAdminService::Service {
  public:
   RoutingAdminServiceImpl(AdminStore* store, RedisRouter* router,
@@ -108,6 +120,43 @@ class RoutingAdminServiceImpl final : public v1::RoutingAdminService::Service {
                           v1::GetTierMapResponse* response) override;
   grpc::Status SetTierMap(grpc::ServerContext* context, const v1::SetTierMapRequest* request,
                           v1::SetTierMapResponse* response) override;
+  grpc::Status DeleteDepartment(grpc::ServerContext* context,
+                                const v1::DeleteDepartmentRequest* request,
+                                v1::DeleteDepartmentResponse* response) override;
+  grpc::Status DeleteQueue(grpc::ServerContext* context, const v1::DeleteQueueRequest* request,
+                           v1::DeleteQueueResponse* response) override;
+  grpc::Status DeleteAgentProfile(grpc::ServerContext* context,
+                                  const v1::DeleteAgentProfileRequest* request,
+                                  v1::DeleteAgentProfileResponse* response) override;
+  grpc::Status SetCapabilityScores(grpc::ServerContext* context,
+                                   const v1::SetCapabilityScoresRequest* request,
+                                   v1::SetCapabilityScoresResponse* response) override;
+  grpc::Status CreateEntryPoint(grpc::ServerContext* context,
+                                const v1::CreateEntryPointRequest* request,
+                                v1::CreateEntryPointResponse* response) override;
+  grpc::Status UpdateEntryPoint(grpc::ServerContext* context,
+                                const v1::UpdateEntryPointRequest* request,
+                                v1::UpdateEntryPointResponse* response) override;
+  grpc::Status DeleteEntryPoint(grpc::ServerContext* context,
+                                const v1::DeleteEntryPointRequest* request,
+                                v1::DeleteEntryPointResponse* response) override;
+  grpc::Status GetEntryPoint(grpc::ServerContext* context, const v1::GetEntryPointRequest* request,
+                             v1::GetEntryPointResponse* response) override;
+  grpc::Status ListEntryPoints(grpc::ServerContext* context,
+                               const v1::ListEntryPointsRequest* request,
+                               v1::ListEntryPointsResponse* response) override;
+  grpc::Status CreateRegionStrategy(grpc::ServerContext* context,
+                                    const v1::CreateRegionStrategyRequest* request,
+                                    v1::CreateRegionStrategyResponse* response) override;
+  grpc::Status UpdateRegionStrategy(grpc::ServerContext* context,
+                                    const v1::UpdateRegionStrategyRequest* request,
+                                    v1::UpdateRegionStrategyResponse* response) override;
+  grpc::Status DeleteRegionStrategy(grpc::ServerContext* context,
+                                    const v1::DeleteRegionStrategyRequest* request,
+                                    v1::DeleteRegionStrategyResponse* response) override;
+  grpc::Status ListRegionStrategies(grpc::ServerContext* context,
+                                    const v1::ListRegionStrategiesRequest* request,
+                                    v1::ListRegionStrategiesResponse* response) override;
 
  private:
   absl::Status PutDepartment(grpc::ServerContext* context, const v1::Department& department,
@@ -116,13 +165,32 @@ class RoutingAdminServiceImpl final : public v1::RoutingAdminService::Service {
                         v1::Queue* out);
   // Writes the agent's routing fields and queues to Redis (and matches waiting contacts).
   absl::Status SyncAgent(const std::string& tenant, const v1::AgentProfile& profile);
+  absl::Status PutEntryPoint(grpc::ServerContext* context, const v1::EntryPoint& entry_point,
+                             const google::protobuf::FieldMask& mask, bool create,
+                             v1::EntryPoint* out);
+  absl::Status PutRegionStrategy(grpc::ServerContext* context, const v1::RegionStrategy& strategy,
+                                 const google::protobuf::FieldMask& mask, bool create,
+                                 v1::RegionStrategy* out);
+  // INVALID_ARGUMENT unless every id names an agent profile / department of the tenant.
+  absl::Status CheckAgents(const std::string& tenant, absl::string_view field,
+                           const google::protobuf::RepeatedPtrField<std::string>& ids);
+  absl::Status CheckDepartments(const std::string& tenant, absl::string_view field,
+                                const google::protobuf::RepeatedPtrField<std::string>& ids);
 
   AdminStore* store_;
   RedisRouter* router_;
   const auth::Authenticator* authenticator_;
 };
 
-// The router for ServiceMain or a test's ServiceRuntime.
+struct RouterOptions {
+  // MaxMind DB for ResolveRegion and region strategies (F15); "" = the default country
+  // database built from Debian's geoip-database (DefaultGeoDatabase()), if any.
+  std::string geo_database;
+};
+
+// The router for ServiceMain (flag --geo-database / KEFU_GEO_DATABASE) or a test's
+// ServiceRuntime.
 server::ServiceDefinition Definition();
+server::ServiceDefinition Definition(RouterOptions options);
 
 }  // namespace kefu::router

@@ -2,12 +2,18 @@
 // event-driven without polling queues:
 //  - wake: reads every tenant's event stream (XREAD BLOCK) and, when presence reports an
 //    agent's status change or login, offers that agent what waits for it;
-//  - sweep: claims expired offers and ended reject/no-answer delays (F19) every 100 ms.
+//  - sweep: claims expired offers and ended reject/no-answer delays (F19) every 100 ms;
+//  - metrics: queue depth and oldest wait every 2 s, and offers by outcome from the
+//    tenants' streams through a consumer group, so each event is counted by one replica
+//    (F68).
 #include <map>
 #include <memory>
 #include <string>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/strip.h"
+#include "libs/auth/token.h"
 #include "libs/common/log.h"
 #include "libs/common/status_macros.h"
 #include "libs/events/events.h"
@@ -106,13 +112,128 @@ void WakeLoop(const std::stop_token& stop, const redis::RedisUrl& url, RedisRout
   }
 }
 
-absl::Status Setup(server::ServiceContext& ctx) {
+// Queue depth and oldest wait of every configured queue (gauges: every replica reports the
+// same shared values).
+void QueueGaugeLoop(const std::stop_token& stop, redis::Pool* pool, RedisRouter* router,
+                    RouterMetrics* metrics) {
+  while (!stop.stop_requested()) {
+    std::vector<std::string> tenants;
+    {
+      auto lease = pool->Acquire();
+      if (lease.ok()) {
+        auto listed = events::ListTenants(**lease);
+        if (listed.ok()) tenants = std::move(*listed);
+      }
+    }
+    for (const std::string& tenant : tenants) {
+      auto queues = router->Queues(tenant);
+      if (!queues.ok()) continue;
+      for (const std::string& queue : *queues) {
+        auto snapshot = router->Queue(tenant, queue);
+        if (!snapshot.ok()) continue;
+        metrics->SetQueue(tenant, queue, snapshot->length,
+                          snapshot->length > 0 ? absl::ToDoubleSeconds(snapshot->longest_wait) : 0);
+      }
+    }
+    for (int i = 0; i < 20 && !stop.stop_requested(); ++i) absl::SleepFor(absl::Milliseconds(100));
+  }
+}
+
+// Offers by outcome: each replica reads the tenants' streams in the consumer group
+// "router-metrics" (NOACK), so every offer event is counted exactly once across replicas.
+void OfferCountLoop(const std::stop_token& stop, const redis::RedisUrl& url,
+                    RouterMetrics* metrics) {
+  constexpr absl::string_view kGroup = "router-metrics";
+  const std::string consumer = auth::RandomId();
+  std::unique_ptr<redis::Connection> conn;
+  std::vector<std::string> streams;
+  absl::Time refresh = absl::InfinitePast();
+  while (!stop.stop_requested()) {
+    if (conn == nullptr || conn->broken()) {
+      auto opened = redis::Connection::Open(url, absl::Seconds(3));
+      if (!opened.ok()) {
+        absl::SleepFor(absl::Milliseconds(500));
+        continue;
+      }
+      conn = std::move(*opened);
+      streams.clear();
+      refresh = absl::InfinitePast();
+    }
+    if (absl::Now() >= refresh) {
+      auto tenants = events::ListTenants(*conn);
+      if (!tenants.ok()) continue;
+      for (const std::string& tenant : *tenants) {
+        const std::string key = events::StreamKey(tenant);
+        if (std::find(streams.begin(), streams.end(), key) != streams.end()) continue;
+        // Counting starts now; "BUSYGROUP" = another replica created it already.
+        auto created = conn->Command({"XGROUP", "CREATE", key, kGroup, "$", "MKSTREAM"});
+        if (!created.ok() && !absl::StrContains(created.status().message(), "BUSYGROUP")) {
+          continue;
+        }
+        streams.push_back(key);
+      }
+      refresh = absl::Now() + absl::Seconds(2);
+    }
+    if (streams.empty()) {
+      absl::SleepFor(absl::Milliseconds(200));
+      continue;
+    }
+    std::vector<std::string> argv = {"XREADGROUP", "GROUP", std::string(kGroup), consumer,
+                                     "COUNT",      "1000",  "BLOCK",             "500",
+                                     "NOACK",      "STREAMS"};
+    for (const auto& key : streams) argv.push_back(key);
+    for (size_t i = 0; i < streams.size(); ++i) argv.push_back(">");
+    auto reply = conn->Command(std::vector<absl::string_view>(argv.begin(), argv.end()));
+    if (!reply.ok()) {
+      // A stream trimmed away or a group lost (Redis restart): set them up again.
+      streams.clear();
+      refresh = absl::InfinitePast();
+      continue;
+    }
+    if (redis::ReplyIsNil(**reply)) continue;
+    for (size_t s = 0; s < (*reply)->elements; ++s) {
+      const redisReply* entries = (*reply)->element[s]->element[1];
+      for (size_t e = 0; e < entries->elements; ++e) {
+        const redisReply* fields = entries->element[e]->element[1];
+        if (fields == nullptr || fields->type != REDIS_REPLY_ARRAY) continue;
+        for (size_t f = 0; f + 1 < fields->elements; f += 2) {
+          if (redis::ReplyString(*fields->element[f]) != "type") continue;
+          absl::string_view type = redis::ReplyString(*fields->element[f + 1]);
+          if (absl::ConsumePrefix(&type, "offer_")) {
+            metrics->CountOffer(type);
+          }
+        }
+      }
+    }
+  }
+}
+
+absl::Status Setup(server::ServiceContext& ctx, const RouterOptions& options) {
   KEFU_RETURN_IF_ERROR(ctx.Migrate({"router", embedded::RouterMigrations()}));
+  // F15: the region database. An explicitly named one must open; the default one is
+  // used when it was built (geoip-database installed), else regions stay empty.
+  std::shared_ptr<GeoResolver> geo;
+  if (!options.geo_database.empty()) {
+    KEFU_ASSIGN_OR_RETURN(auto opened, GeoResolver::Open(options.geo_database));
+    geo = std::move(opened);
+  } else if (const std::string path = DefaultGeoDatabase(); !path.empty()) {
+    KEFU_ASSIGN_OR_RETURN(auto opened, GeoResolver::Open(path));
+    geo = std::move(opened);
+  } else {
+    log::Warn("no geo database: regions stay empty (install geoip-database or set "
+              "--geo-database)",
+              {});
+    geo = GeoResolver::Empty();
+  }
+  if (geo->loaded()) log::Info("geo database", {{"path", geo->path()}});
+  auto metrics = std::make_shared<RouterMetrics>(ctx.registry());
   auto store = std::make_shared<AdminStore>(ctx.pg());
-  auto router = std::make_shared<RedisRouter>(ctx.redis());
-  ctx.AddService(
-      std::make_unique<RoutingServiceImpl>(router.get(), store.get(), &ctx.authenticator()),
-      v1::RoutingService::service_full_name());
+  auto router = std::make_shared<RedisRouter>(ctx.redis(), metrics.get());
+  auto designations = std::make_shared<DesignationCache>(store.get(), router.get());
+  ctx.AddService(std::make_unique<RoutingServiceImpl>(router.get(), store.get(),
+                                                      &ctx.authenticator(), geo.get(),
+                                                      designations.get()),
+                 v1::RoutingService::service_full_name());
   ctx.AddService(
       std::make_unique<RoutingAdminServiceImpl>(store.get(), router.get(), &ctx.authenticator()),
       v1::RoutingAdminService::service_full_name());
@@ -122,15 +243,39 @@ absl::Status Setup(server::ServiceContext& ctx) {
   ctx.AddWorker("router-sweep",
                 [pool, r](const std::stop_token& stop) { SweepLoop(stop, pool, r); });
   ctx.AddWorker("router-wake", [url, r](const std::stop_token& stop) { WakeLoop(stop, url, r); });
+  RouterMetrics* m = metrics.get();
+  ctx.AddWorker("router-queue-metrics",
+                [pool, r, m](const std::stop_token& stop) { QueueGaugeLoop(stop, pool, r, m); });
+  ctx.AddWorker("router-offer-metrics",
+                [url, m](const std::stop_token& stop) { OfferCountLoop(stop, url, m); });
+  ctx.Keep(std::move(designations));
   ctx.Keep(std::move(store));
   ctx.Keep(std::move(router));
+  ctx.Keep(std::move(geo));
+  ctx.Keep(std::move(metrics));
   return absl::OkStatus();
 }
 
 }  // namespace
 
+server::ServiceDefinition Definition(RouterOptions options) {
+  auto shared = std::make_shared<RouterOptions>(std::move(options));
+  return {.name = "router",
+          .register_flags = nullptr,
+          .setup = [shared](server::ServiceContext& ctx) { return Setup(ctx, *shared); }};
+}
+
 server::ServiceDefinition Definition() {
-  return {.name = "router", .register_flags = nullptr, .setup = Setup};
+  auto options = std::make_shared<RouterOptions>();
+  return {.name = "router",
+          .register_flags =
+              [options](FlagSet& flags) {
+                flags.String("geo-database", "KEFU_GEO_DATABASE",
+                             "MaxMind DB for region routing (F15); empty = the default "
+                             "country database built from Debian's geoip-database",
+                             &options->geo_database);
+              },
+          .setup = [options](server::ServiceContext& ctx) { return Setup(ctx, *options); }};
 }
 
 }  // namespace kefu::router

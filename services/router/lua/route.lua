@@ -27,6 +27,13 @@
 --   P tiermap         hash  tier -> department (F10)
 --   P defaultq        string the tenant's default queue
 --   P delays          zset  agents in a reject / no-answer delay, by its end (ms)
+--   P deptagents:<d>  set   agents of department d (router admin)
+--   P qelig:<q>       set   contacts waiting in q that only some agents may take: entry
+--                          point designations and region strategies (F15, F16); such a
+--                          contact holds elig_a / elig_d (csv of agents / departments)
+--   P eligwait:<a>    set   such contacts agent a may take (woken when a frees up)
+--   P ring:<cid>      hash  ring-all (F12): agent -> offer id of the contact's open offers;
+--                          the contact holds ring = 1 while it is routed by ring-all
 local stream = KEYS[1]
 local op = ARGV[1]
 local tenant = ARGV[2]
@@ -50,22 +57,52 @@ end
 
 -- Agents of queue q that may take a new contact now, with what strategies compare.
 -- transfer: BUSY agents are candidates too (F20: BUSY accepts transfers only).
-local function candidates(q, transfer)
-  local ids = redis.call('SMEMBERS', P .. 'qagents:' .. q)
+local function candidate(id, transfer)
+  local a = redis.call('HMGET', P .. 'agent:' .. id, 'status', 'load', 'max', 'tiers',
+                       'delay_until', 'idle_since', 'cap')
+  local status = tonumber(a[1]) or 0
+  local load, max = tonumber(a[2]) or 0, tonumber(a[3]) or 0
+  if (status == ONLINE or (transfer and status == BUSY)) and load < max and
+      (tonumber(a[5]) or 0) <= now then
+    return {id = id, load = load, max = max, tiers = a[4] or '',
+            idle = tonumber(a[6]) or 0, cap = tonumber(a[7]) or 0}
+  end
+  return nil
+end
+
+local function candidates_of(ids, transfer)
   table.sort(ids)  -- a stable order: round robin and ties must not depend on set order
   local out = {}
   for _, id in ipairs(ids) do
-    local a = redis.call('HMGET', P .. 'agent:' .. id, 'status', 'load', 'max', 'tiers',
-                         'delay_until', 'idle_since', 'cap')
-    local status = tonumber(a[1]) or 0
-    local load, max = tonumber(a[2]) or 0, tonumber(a[3]) or 0
-    if (status == ONLINE or (transfer and status == BUSY)) and load < max and
-        (tonumber(a[5]) or 0) <= now then
-      out[#out + 1] = {id = id, load = load, max = max, tiers = a[4] or '',
-                       idle = tonumber(a[6]) or 0, cap = tonumber(a[7]) or 0}
-    end
+    local a = candidate(id, transfer)
+    if a then out[#out + 1] = a end
   end
   return out
+end
+
+local function candidates(q, transfer)
+  return candidates_of(redis.call('SMEMBERS', P .. 'qagents:' .. q), transfer)
+end
+
+local function csv(s)
+  local out = {}
+  for item in string.gmatch(s or '', '[^,]+') do out[#out + 1] = item end
+  return out
+end
+
+-- Every agent a restricted contact may go to (F15, F16): the designated agents and the
+-- agents of the eligible departments, whatever queue they serve.
+local function eligible_ids(agents_csv, depts_csv)
+  local seen, ids = {}, {}
+  for _, id in ipairs(csv(agents_csv)) do
+    if not seen[id] then seen[id] = true; ids[#ids + 1] = id end
+  end
+  for _, d in ipairs(csv(depts_csv)) do
+    for _, id in ipairs(redis.call('SMEMBERS', P .. 'deptagents:' .. d)) do
+      if not seen[id] then seen[id] = true; ids[#ids + 1] = id end
+    end
+  end
+  return ids
 end
 
 local function serves(agent, tier)
@@ -113,14 +150,46 @@ local function offer(cid, a, q)
   local offer_id = cid .. '#' .. attempt
   local deadline = now + qcfg(q, 'offer_timeout_ms', 15000)
   redis.call('HSET', c, 'state', OFFERED, 'agent', a.id, 'offer_id', offer_id,
-             'deadline', deadline, 'offer_ms', now)
+             'deadline', deadline, 'offer_ms', now, 'ring', '')
   redis.call('ZREM', P .. 'queue:' .. q, cid)
+  redis.call('SREM', P .. 'qelig:' .. q, cid)
   redis.call('ZADD', P .. 'offers', deadline, cid)
   redis.call('HINCRBY', P .. 'agent:' .. a.id, 'load', 1)
   emit(22, 'offer_created',
        pb_str(1, offer_id) .. pb_str(2, cid) .. pb_str(3, redis.call('HGET', c, 'dialog')) ..
        pb_str(4, a.id) .. pb_str(5, q) .. pb_millis(6, deadline) .. pb_int(7, attempt))
   return offer_id
+end
+
+-- Ring-all (F12): offers contact cid to every agent of `pool` serving its tier at once,
+-- reserving a slot on each; the first accept wins and the others are withdrawn. Returns
+-- the agents rung.
+local function ring(cid, pool, tier, q)
+  local c = P .. 'contact:' .. cid
+  local rung = {}
+  for _, a in ipairs(pool) do
+    if serves(a, tier) then rung[#rung + 1] = a end
+  end
+  if #rung == 0 then return rung end
+  local attempt = redis.call('HINCRBY', c, 'attempt', 1)
+  local deadline = now + qcfg(q, 'offer_timeout_ms', 15000)
+  local rk = P .. 'ring:' .. cid
+  local dialog = redis.call('HGET', c, 'dialog')
+  redis.call('DEL', rk)
+  for i, a in ipairs(rung) do
+    local offer_id = cid .. '#' .. attempt .. '.' .. i
+    redis.call('HSET', rk, a.id, offer_id)
+    redis.call('HINCRBY', P .. 'agent:' .. a.id, 'load', 1)
+    emit(22, 'offer_created',
+         pb_str(1, offer_id) .. pb_str(2, cid) .. pb_str(3, dialog) .. pb_str(4, a.id) ..
+         pb_str(5, q) .. pb_millis(6, deadline) .. pb_int(7, attempt))
+  end
+  redis.call('HSET', c, 'state', OFFERED, 'agent', '', 'offer_id', '', 'ring', '1',
+             'deadline', deadline, 'offer_ms', now)
+  redis.call('ZREM', P .. 'queue:' .. q, cid)
+  redis.call('SREM', P .. 'qelig:' .. q, cid)
+  redis.call('ZADD', P .. 'offers', deadline, cid)
+  return rung
 end
 
 -- The bound exclusive agent (F14) when it can take a contact now, whatever its queues.
@@ -134,51 +203,84 @@ local function exclusive_candidate(agent_id)
 end
 
 -- Offers waiting contacts of queue q to free agents, in queue order (VIP first, then
--- waiting time), until agents or contacts run out. Returns the offers made.
+-- waiting time), until agents or contacts run out. A contact with designated agents or
+-- departments (F15, F16) only goes to those agents, whatever queue they serve; in a
+-- ring-all queue every eligible agent is offered the contact at once. Returns the offers
+-- made.
 local function match(q)
   local made = {}
   -- Nobody waiting: nothing to match (the common case when an agent frees up).
   if redis.call('ZCARD', P .. 'queue:' .. q) == 0 then return made end
   local cands = candidates(q, false)
   local transfer_cands = nil  -- BUSY agents too, for transferred contacts (F20)
-  -- Contacts waiting for an exclusive agent may be served outside the queue's agents.
+  -- Contacts waiting for an exclusive agent may be served outside the queue's agents,
+  -- and so may contacts restricted to designated agents or departments.
   local exclusive_waits = redis.call('ZCARD', P .. 'exclexp') > 0
-  if #cands == 0 and not exclusive_waits then
+  local restricted = redis.call('SCARD', P .. 'qelig:' .. q) > 0
+  if #cands == 0 and not exclusive_waits and not restricted then
     transfer_cands = candidates(q, true)
     if #transfer_cands == 0 then return made end
   end
+  local lists = {cands}
+  if transfer_cands then lists[#lists + 1] = transfer_cands end
+  local eligible = {}  -- elig key -> candidate list, built once per call
+  local ring_all = qcfg(q, 'strategy', 1) == 5
+  -- The agent took one more contact: keep its load in step in every candidate list.
+  local function took(a)
+    local load = a.load + 1
+    for _, list in ipairs(lists) do
+      for j, b in ipairs(list) do
+        if b.id == a.id then
+          b.load = load
+          if b.load >= b.max then table.remove(list, j) end
+          break
+        end
+      end
+    end
+    a.load = load
+  end
   local waiting = redis.call('ZRANGE', P .. 'queue:' .. q, 0, MATCH_SCAN - 1)
   for _, cid in ipairs(waiting) do
-    if #cands == 0 and transfer_cands and #transfer_cands == 0 and not exclusive_waits then
+    if #cands == 0 and transfer_cands and #transfer_cands == 0 and not exclusive_waits and
+        not restricted then
       break
     end
-    local f = redis.call('HMGET', P .. 'contact:' .. cid, 'tier', 'transfer', 'excl', 'excl_until')
+    local f = redis.call('HMGET', P .. 'contact:' .. cid, 'tier', 'transfer', 'excl',
+                         'excl_until', 'elig_a', 'elig_d')
     local tier = f[1] or '0'
     local pool = cands
     if f[2] == '1' then
-      transfer_cands = transfer_cands or candidates(q, true)
+      if not transfer_cands then
+        transfer_cands = candidates(q, true)
+        lists[#lists + 1] = transfer_cands
+      end
       pool = transfer_cands
     end
-    local a, i
+    if (f[5] and f[5] ~= '') or (f[6] and f[6] ~= '') then
+      local key = (f[5] or '') .. '|' .. (f[6] or '')
+      if not eligible[key] then
+        eligible[key] = candidates_of(eligible_ids(f[5], f[6]), false)
+        lists[#lists + 1] = eligible[key]
+      end
+      pool = eligible[key]
+    end
     if f[3] and f[3] ~= '' and (tonumber(f[4]) or 0) > now then
       -- F14: while the exclusive wait lasts, only the bound agent may take the contact.
-      a = exclusive_candidate(f[3])
+      local a = exclusive_candidate(f[3])
+      if a then
+        made[#made + 1] = cid .. '=' .. a.id .. '=' .. offer(cid, a, q)
+        took(a)
+      end
+    elseif ring_all then
+      for _, a in ipairs(ring(cid, pool, tier, q)) do
+        made[#made + 1] = cid .. '=' .. a.id .. '=ring'
+        took(a)
+      end
     else
-      a, i = pick(q, pool, tier)
-    end
-    if a then
-      made[#made + 1] = cid .. '=' .. a.id .. '=' .. offer(cid, a, q)
-      -- The agent may sit in both candidate lists: keep its load in step in each.
-      local load = a.load + 1
-      a.load = load
-      for _, list in ipairs({cands, transfer_cands or {}}) do
-        for j, b in ipairs(list) do
-          if b.id == a.id then
-            b.load = load
-            if b.load >= b.max then table.remove(list, j) end
-            break
-          end
-        end
+      local a = pick(q, pool, tier)
+      if a then
+        made[#made + 1] = cid .. '=' .. a.id .. '=' .. offer(cid, a, q)
+        took(a)
       end
     end
   end
@@ -195,6 +297,12 @@ local function match_agent(agent_id)
     if tonumber(f[1]) == QUEUED then queues[f[2]] = true
     else redis.call('SREM', P .. 'exclwait:' .. agent_id, cid) end
   end
+  -- Queues holding contacts designated to this agent or its departments (F15, F16).
+  for _, cid in ipairs(redis.call('SMEMBERS', P .. 'eligwait:' .. agent_id)) do
+    local f = redis.call('HMGET', P .. 'contact:' .. cid, 'state', 'queue')
+    if tonumber(f[1]) == QUEUED then queues[f[2]] = true
+    elseif tonumber(f[1]) ~= OFFERED then redis.call('SREM', P .. 'eligwait:' .. agent_id, cid) end
+  end
   for q, _ in pairs(queues) do
     for _, m in ipairs(match(q)) do made[#made + 1] = m end
   end
@@ -209,16 +317,72 @@ local function release_slot(agent_id)
   redis.call('HSET', key, 'idle_since', now)
 end
 
+-- Frees a ring-all agent's reserved slot without touching its idle time.
+local function free_slot(agent_id)
+  local key = P .. 'agent:' .. agent_id
+  if (tonumber(redis.call('HGET', key, 'load')) or 0) > 0 then
+    redis.call('HINCRBY', key, 'load', -1)
+  end
+end
+
+-- The contact goes back to its place in its queue (no open offer any more).
+local function requeue(cid)
+  local c = P .. 'contact:' .. cid
+  local f = redis.call('HMGET', c, 'queue', 'score', 'elig_a', 'elig_d')
+  redis.call('ZREM', P .. 'offers', cid)
+  redis.call('HSET', c, 'state', QUEUED, 'agent', '', 'offer_id', '')
+  redis.call('ZADD', P .. 'queue:' .. f[1], f[2], cid)
+  if (f[3] and f[3] ~= '') or (f[4] and f[4] ~= '') then
+    redis.call('SADD', P .. 'qelig:' .. f[1], cid)
+  end
+  return f[1]
+end
+
+-- Ends a ring-all round that nobody took: every open offer is expired (no-answer delay
+-- for each agent, F19) and the contact goes back to its place.
+local function ring_expire(cid)
+  local rk = P .. 'ring:' .. cid
+  local q = redis.call('HGET', P .. 'contact:' .. cid, 'queue')
+  local open = redis.call('HGETALL', rk)
+  redis.call('DEL', rk)
+  local until_ms = now + qcfg(q, 'no_answer_delay_ms', 30000)
+  for i = 1, #open, 2 do
+    release_slot(open[i])
+    redis.call('HSET', P .. 'agent:' .. open[i], 'delay_until', until_ms)
+    redis.call('ZADD', P .. 'delays', until_ms, open[i])
+    emit(25, 'offer_expired', pb_str(1, open[i + 1]) .. pb_str(2, cid) .. pb_str(3, open[i]) ..
+         pb_millis(4, until_ms))
+  end
+  requeue(cid)
+  return match(q)
+end
+
+-- Withdraws every open ring-all offer of a contact (reason: WithdrawReason) except the
+-- one of `keep`; returns the agents freed.
+local function ring_withdraw(cid, keep, reason)
+  local rk = P .. 'ring:' .. cid
+  local open = redis.call('HGETALL', rk)
+  redis.call('DEL', rk)
+  local freed = {}
+  for i = 1, #open, 2 do
+    if open[i] ~= keep then
+      free_slot(open[i])
+      emit(26, 'offer_withdrawn', pb_str(1, open[i + 1]) .. pb_str(2, cid) ..
+           pb_str(3, open[i]) .. pb_int(4, reason))
+      freed[#freed + 1] = open[i]
+    end
+  end
+  return freed
+end
+
 -- An offer that was rejected or not answered: the contact goes back to its place in the
 -- queue, the agent's slot is freed and the agent is not offered anything for `delay` ms
 -- (F19); then the next agent is tried.
 local function withdraw(cid, delay_field, default_delay, field, name, reason)
   local c = P .. 'contact:' .. cid
-  local f = redis.call('HMGET', c, 'agent', 'offer_id', 'queue', 'score')
-  local agent_id, offer_id, q, score = f[1], f[2], f[3], f[4]
-  redis.call('ZREM', P .. 'offers', cid)
-  redis.call('HSET', c, 'state', QUEUED, 'agent', '', 'offer_id', '')
-  redis.call('ZADD', P .. 'queue:' .. q, score, cid)
+  local f = redis.call('HMGET', c, 'agent', 'offer_id', 'queue')
+  local agent_id, offer_id, q = f[1], f[2], f[3]
+  requeue(cid)
   release_slot(agent_id)
   local until_ms = now + qcfg(q, delay_field, default_delay)
   redis.call('HSET', P .. 'agent:' .. agent_id, 'delay_until', until_ms)
@@ -234,17 +398,26 @@ local function withdraw(cid, delay_field, default_delay, field, name, reason)
 end
 
 -- Checks that offer_id is the live offer of its contact to agent_id; returns cid.
+-- The second result is true for a ring-all offer.
 local function live_offer(offer_id, agent_id)
-  local cid = string.match(offer_id, '^(.*)#%d+$')
+  local cid = string.match(offer_id, '^([^#]+)#%d+$') or string.match(offer_id, '^([^#]+)#%d+%.%d+$')
   if not cid then return nil, fail('INVALID_ARGUMENT', 'offer_id: "' .. offer_id .. '" is not an offer id') end
-  local f = redis.call('HMGET', P .. 'contact:' .. cid, 'state', 'offer_id', 'agent')
+  local f = redis.call('HMGET', P .. 'contact:' .. cid, 'state', 'offer_id', 'agent', 'ring')
+  if f[4] == '1' then
+    if tonumber(f[1]) ~= OFFERED or
+        redis.call('HGET', P .. 'ring:' .. cid, agent_id) ~= offer_id then
+      return nil, fail('FAILED_PRECONDITION', 'offer ' .. offer_id ..
+                       ' is no longer open (taken by another agent or withdrawn)')
+    end
+    return cid, true
+  end
   if not f[1] or f[2] ~= offer_id or f[3] ~= agent_id then
     return nil, fail('NOT_FOUND', 'offer ' .. offer_id .. ' is not open for agent ' .. agent_id)
   end
   if tonumber(f[1]) ~= OFFERED then
     return nil, fail('FAILED_PRECONDITION', 'offer ' .. offer_id .. ' is no longer open')
   end
-  return cid
+  return cid, false
 end
 
 -- The queue of a contact: the requested department's, else the tier's group's (F10),
@@ -263,7 +436,9 @@ end
 
 if op == 'enqueue' then
   -- ARGV[4] contact, [5] requested department, [6] tier, [7] dialog, [8] customer,
-  -- [9] exclusive agent ('' = the customer's bound one, if any)
+  -- [9] exclusive agent ('' = the customer's bound one, if any), [10] eligible agents
+  -- (csv), [11] eligible departments (csv): designations (F16) and region (F15); both
+  -- empty = any agent of the queue, [12] channel
   local cid, tier = ARGV[4], ARGV[6]
   local q, department = resolve_queue(ARGV[5], tier)
   if not q then
@@ -276,7 +451,8 @@ if op == 'enqueue' then
   local state = tonumber(redis.call('HGET', c, 'state'))
   if state and state ~= ENDED then  -- a retried Enqueue: report, do not queue twice
     local f = redis.call('HMGET', c, 'agent', 'offer_id', 'queue')
-    return {state, f[1] or '', f[2] or '', f[3] or '', redis.call('ZRANK', P .. 'queue:' .. f[3], cid) or -1}
+    return {state, f[1] or '', f[2] or '', f[3] or '', redis.call('ZRANK', P .. 'queue:' .. f[3], cid) or -1,
+            redis.call('HGETALL', P .. 'ring:' .. cid)}
   end
   local rank = ({['3'] = 0, ['2'] = 1, ['1'] = 2})[tier] or 2  -- VIP, REGULAR, NEW
   local score = rank * 1e13 + now
@@ -293,20 +469,38 @@ if op == 'enqueue' then
     redis.call('SADD', P .. 'exclwait:' .. excl, cid)
     redis.call('ZADD', P .. 'exclexp', until_ms, cid)
   end
+  local elig_a, elig_d = ARGV[10] or '', ARGV[11] or ''
+  if elig_a ~= '' or elig_d ~= '' then
+    redis.call('HSET', c, 'elig_a', elig_a, 'elig_d', elig_d)
+    redis.call('SADD', P .. 'qelig:' .. q, cid)
+    for _, id in ipairs(eligible_ids(elig_a, elig_d)) do
+      redis.call('SADD', P .. 'eligwait:' .. id, cid)
+    end
+  end
   redis.call('ZADD', P .. 'queue:' .. q, score, cid)
   local position = redis.call('ZRANK', P .. 'queue:' .. q, cid)
+  local eligible_pb = ''
+  for _, d in ipairs(csv(elig_d)) do eligible_pb = eligible_pb .. pb_str(6, d) end
   emit(20, 'contact_queued',
        pb_str(1, cid) .. pb_str(2, ARGV[7]) .. pb_str(3, ARGV[8]) .. pb_str(4, q) ..
-       pb_str(5, department) .. pb_int(7, tier) .. pb_int(9, position + 1))
+       pb_str(5, department) .. eligible_pb .. pb_int(7, tier) .. pb_int(9, position + 1) ..
+       pb_int(10, ARGV[12]))
   match(q)
   local f = redis.call('HMGET', c, 'state', 'agent', 'offer_id')
-  return {tonumber(f[1]), f[2] or '', f[3] or '', q, redis.call('ZRANK', P .. 'queue:' .. q, cid) or -1}
+  return {tonumber(f[1]), f[2] or '', f[3] or '', q, redis.call('ZRANK', P .. 'queue:' .. q, cid) or -1,
+          redis.call('HGETALL', P .. 'ring:' .. cid)}
 
 elseif op == 'accept' then
   -- ARGV[4] offer id, [5] agent id
-  local cid, err = live_offer(ARGV[4], ARGV[5])
-  if not cid then return err end
+  local cid, is_ring = live_offer(ARGV[4], ARGV[5])
+  if not cid then return is_ring end
   local c = P .. 'contact:' .. cid
+  local freed = {}
+  if is_ring then
+    -- Ring-all: the first accept wins; the other offers are withdrawn (F12).
+    freed = ring_withdraw(cid, ARGV[5], 1)  -- WITHDRAW_REASON_TAKEN_BY_OTHER
+    redis.call('HSET', c, 'agent', ARGV[5], 'offer_id', ARGV[4])
+  end
   redis.call('ZREM', P .. 'offers', cid)
   redis.call('HSET', c, 'state', ACTIVE, 'assigned_ms', now)
   local f = redis.call('HMGET', c, 'dialog', 'customer', 'queue', 'department', 'tier', 'enq', 'offer_ms')
@@ -317,12 +511,30 @@ elseif op == 'accept' then
        pb_str(1, cid) .. pb_str(2, f[1]) .. pb_str(3, f[2]) .. pb_str(4, ARGV[5]) ..
        pb_str(5, f[3]) .. pb_str(6, f[4]) .. pb_int(7, f[5]) ..
        pb_millis(10, now - (tonumber(f[6]) or now)) .. pb_int(11, load))
+  for _, agent_id in ipairs(freed) do match_agent(agent_id) end
   return {cid, f[1] or '', f[2] or '', f[3] or '', f[4] or '', now - (tonumber(f[6]) or now), load}
 
 elseif op == 'reject' then
   -- ARGV[4] offer id, [5] agent id, [6] reason
-  local cid, err = live_offer(ARGV[4], ARGV[5])
-  if not cid then return err end
+  local cid, is_ring = live_offer(ARGV[4], ARGV[5])
+  if not cid then return is_ring end
+  if is_ring then
+    -- Ring-all: only this agent's offer ends; the round goes on while others are open.
+    local agent_id = ARGV[5]
+    local q = redis.call('HGET', P .. 'contact:' .. cid, 'queue')
+    redis.call('HDEL', P .. 'ring:' .. cid, agent_id)
+    release_slot(agent_id)
+    local until_ms = now + qcfg(q, 'reject_delay_ms', 10000)
+    redis.call('HSET', P .. 'agent:' .. agent_id, 'delay_until', until_ms)
+    redis.call('ZADD', P .. 'delays', until_ms, agent_id)
+    emit(24, 'offer_rejected', pb_str(1, ARGV[4]) .. pb_str(2, cid) .. pb_str(3, agent_id) ..
+         pb_str(4, ARGV[6]) .. pb_millis(5, until_ms))
+    if redis.call('HLEN', P .. 'ring:' .. cid) == 0 then
+      requeue(cid)
+      match(q)
+    end
+    return until_ms
+  end
   local until_ms = withdraw(cid, 'reject_delay_ms', 10000, 24, 'offer_rejected', ARGV[6])
   return until_ms
 
@@ -343,17 +555,22 @@ elseif op == 'cancel' then
   -- ARGV[4] contact, [5] AbandonReason: the customer left before an agent took them
   local cid = ARGV[4]
   local c = P .. 'contact:' .. cid
-  local f = redis.call('HMGET', c, 'state', 'queue', 'agent', 'enq', 'dialog', 'department')
+  local f = redis.call('HMGET', c, 'state', 'queue', 'agent', 'enq', 'dialog', 'department', 'ring')
   local state = tonumber(f[1])
   if state ~= QUEUED and state ~= OFFERED then return {0, 0} end
   redis.call('ZREM', P .. 'queue:' .. f[2], cid)
+  redis.call('SREM', P .. 'qelig:' .. f[2], cid)
   redis.call('ZREM', P .. 'offers', cid)
   redis.call('HSET', c, 'state', ENDED)
   redis.call('PEXPIRE', c, 3600000)
   local waited = now - (tonumber(f[4]) or now)
   emit(21, 'contact_abandoned', pb_str(1, cid) .. pb_str(2, f[5]) .. pb_str(3, f[2]) ..
        pb_str(4, f[6]) .. pb_millis(5, waited) .. pb_int(6, ARGV[5]))
-  if state == OFFERED then
+  if state == OFFERED and f[7] == '1' then
+    for _, agent_id in ipairs(ring_withdraw(cid, '', 2)) do  -- WITHDRAW_REASON_CONTACT_ENDED
+      match_agent(agent_id)
+    end
+  elseif state == OFFERED then
     release_slot(f[3])
     match_agent(f[3])
   end
@@ -383,6 +600,7 @@ elseif op == 'pickup' then
   end
   local c = P .. 'contact:' .. cid
   redis.call('ZREM', P .. 'queue:' .. q, cid)
+  redis.call('SREM', P .. 'qelig:' .. q, cid)
   redis.call('HSET', c, 'state', ACTIVE, 'agent', agent_id, 'assigned_ms', now)
   local load = redis.call('HINCRBY', P .. 'agent:' .. agent_id, 'load', 1)
   local f = redis.call('HMGET', c, 'dialog', 'customer', 'enq', 'department', 'tier')
@@ -402,7 +620,11 @@ elseif op == 'sweep' then
   local limit = tonumber(ARGV[4]) or 100
   local handled = 0
   for _, cid in ipairs(redis.call('ZRANGEBYSCORE', P .. 'offers', '-inf', now, 'LIMIT', 0, limit)) do
-    withdraw(cid, 'no_answer_delay_ms', 30000, 25, 'offer_expired', nil)
+    if redis.call('HGET', P .. 'contact:' .. cid, 'ring') == '1' then
+      ring_expire(cid)
+    else
+      withdraw(cid, 'no_answer_delay_ms', 30000, 25, 'offer_expired', nil)
+    end
     handled = handled + 1
   end
   for _, cid in ipairs(redis.call('ZRANGEBYSCORE', P .. 'exclexp', '-inf', now, 'LIMIT', 0, limit)) do
@@ -442,7 +664,8 @@ elseif op == 'transfer' then
     end
   end
   release_slot(from)
-  redis.call('HSET', c, 'state', QUEUED, 'queue', q, 'transfer', '1', 'agent', '', 'offer_id', '')
+  redis.call('HSET', c, 'state', QUEUED, 'queue', q, 'transfer', '1', 'agent', '', 'offer_id', '',
+             'elig_a', '', 'elig_d', '')
   -- The last 3 targets of this agent, newest first (F18 shortcuts).
   local recent = P .. 'recent:' .. from
   local entry = kind .. ':' .. target
