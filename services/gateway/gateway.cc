@@ -679,8 +679,10 @@ absl::Status Gateway::Rate(const std::string& tenant, const std::string& contact
   req.set_comment(comment);
   req.set_idempotency_key(idempotency_key.empty() ? "rate:" + contact_id : idempotency_key);
   grpc::Status st;
-  // crm builds the dialog from the event stream; it may be a moment behind.
-  for (int attempt = 0; attempt < 40; ++attempt) {
+  constexpr absl::Duration kMaxPause = absl::Milliseconds(400);
+  // crm builds the dialog from the event stream; it may be behind (by seconds under load).
+  const absl::Time give_up = absl::Now() + absl::Seconds(10);
+  for (absl::Duration pause = absl::Milliseconds(25);; pause = std::min(pause * 2, kMaxPause)) {
     kefu::crm::v1::RateDialogResponse resp;
     auto ctx = peers_->Context();
     st = peers_->records().RateDialog(ctx.get(), req, &resp);
@@ -688,7 +690,8 @@ absl::Status Gateway::Rate(const std::string& tenant, const std::string& contact
         st.error_code() != grpc::StatusCode::FAILED_PRECONDITION) {
       break;
     }
-    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    if (absl::Now() + pause > give_up) break;
+    absl::SleepFor(pause);
   }
   if (!st.ok() && st.error_code() != grpc::StatusCode::ALREADY_EXISTS) {
     (void)store_->pool().Command({"HDEL", keys::Contact(tenant, contact_id), field::kRated});
@@ -742,8 +745,12 @@ void Gateway::OnOffer(const std::string& tenant, const kefu::events::v1::OfferCr
   if (e.transfer() || c->transfers > 0) {
     // The receiving agent gets the conversation so far (F18).
     auto* info = offer.mutable_transfer();
+    // The router may offer before TransferAway has closed the sender's segment: then the
+    // sender is still the contact's agent.
     kefu::events::v1::DialogEnded holder;
-    if (holder.ParseFromString(c->segments) && holder.segments_size() > 0) {
+    if (!c->agent_id.empty()) {
+      *info->mutable_from_agent() = AgentSummaryOf(tenant, c->agent_id);
+    } else if (holder.ParseFromString(c->segments) && holder.segments_size() > 0) {
       const auto& last = holder.segments(holder.segments_size() - 1);
       *info->mutable_from_agent() = AgentSummaryOf(tenant, last.agent_id());
     }
