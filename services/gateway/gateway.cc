@@ -62,6 +62,7 @@ Peers::Peers(const auth::TokenCodec* codec,
   auto router = channel("router");
   routing_ = kefu::router::v1::RoutingService::NewStub(router);
   routing_admin_ = kefu::router::v1::RoutingAdminService::NewStub(router);
+  identity_ = kefu::identity::v1::AuthService::NewStub(channel("identity"));
 }
 
 std::unique_ptr<grpc::ClientContext> Peers::Context(absl::Duration deadline) const {
@@ -323,10 +324,43 @@ absl::StatusOr<v1::StartContactResponse> Gateway::StartContact(const auth::Claim
   return out;
 }
 
+kefu::identity::v1::TenantSettings Gateway::TenantSettingsOf(const std::string& tenant) {
+  {
+    std::lock_guard lock(settings_mu_);
+    auto it = tenant_settings_.find(tenant);
+    if (it != tenant_settings_.end() &&
+        absl::Now() - it->second.fetched < settings_.tenant_settings_ttl) {
+      return it->second.settings;
+    }
+  }
+  kefu::identity::v1::GetTenantRequest req;
+  req.set_tenant_id(tenant);
+  kefu::identity::v1::GetTenantResponse resp;
+  auto ctx = peers_->Context(absl::Seconds(2));
+  const grpc::Status st = peers_->identity().GetTenant(ctx.get(), req, &resp);
+  std::lock_guard lock(settings_mu_);
+  if (!st.ok()) {
+    // Keep (or start from defaults) and ask again after the TTL, not on every call.
+    log::Warn("tenant settings unavailable; using the last known or the defaults",
+              {{"tenant", tenant}, {"error", st.error_message()}});
+    auto [it, fresh] = tenant_settings_.try_emplace(tenant);
+    it->second.fetched = absl::Now();
+    return it->second.settings;
+  }
+  tenant_settings_[tenant] = {absl::Now(), resp.tenant().settings()};
+  return resp.tenant().settings();
+}
+
+int64_t Gateway::MaxFileBytes(const std::string& tenant) {
+  const int64_t own = TenantSettingsOf(tenant).max_file_size_bytes();
+  return own > 0 ? own : settings_.max_file_bytes;
+}
+
 absl::StatusOr<Message> Gateway::PostMessage(const std::string& tenant,
                                              const std::string& contact_id,
                                              const Participant& sender, const std::string& text,
-                                             const std::string& idempotency_key) {
+                                             const std::string& idempotency_key,
+                                             const cv1::FileAttachment* file) {
   const bool from_customer = sender.type() == cv1::PARTICIPANT_TYPE_CUSTOMER;
   const std::string idem = idempotency_key.empty()
                                ? std::string()
@@ -352,6 +386,7 @@ absl::StatusOr<Message> Gateway::PostMessage(const std::string& tenant,
             *message.mutable_sender() = sender;
             *message.mutable_sent_time() = TimeUtil::MillisecondsToTimestamp(now);
             message.set_text(text);
+            if (file != nullptr) *message.mutable_file() = *file;
 
             Change ch;
             ch.idempotency_key = idem;

@@ -16,6 +16,7 @@
 #include "kefu/crm/v1/record.grpc.pb.h"
 #include "kefu/events/v1/events.pb.h"
 #include "kefu/gateway/v1/gateway.pb.h"
+#include "kefu/identity/v1/auth.grpc.pb.h"
 #include "kefu/router/v1/routing.grpc.pb.h"
 #include "kefu/router/v1/routing_admin.grpc.pb.h"
 #include "libs/auth/token.h"
@@ -40,6 +41,12 @@ struct GatewaySettings {
   // Consumer group reading the other services' events (one per deployment; tests that
   // share a Redis use their own).
   std::string event_group = "gateway";
+  // Largest file in a dialog (F35) unless the tenant sets a smaller or larger one.
+  int max_file_bytes = 10 << 20;
+  // How long tenant settings (identity) are cached before they are read again.
+  absl::Duration tenant_settings_ttl = absl::Seconds(30);
+  // A website visitor counts as online this long after the last page view (F5, F34).
+  absl::Duration visitor_idle = absl::Minutes(5);
 };
 
 // The other services the gateway calls, with this service's platform token.
@@ -54,6 +61,7 @@ class Peers final {
   kefu::crm::v1::RecordService::Stub& records() { return *records_; }
   kefu::router::v1::RoutingService::Stub& routing() { return *routing_; }
   kefu::router::v1::RoutingAdminService::Stub& routing_admin() { return *routing_admin_; }
+  kefu::identity::v1::AuthService::Stub& identity() { return *identity_; }
 
  private:
   const auth::TokenCodec* codec_;
@@ -61,6 +69,7 @@ class Peers final {
   std::unique_ptr<kefu::crm::v1::RecordService::Stub> records_;
   std::unique_ptr<kefu::router::v1::RoutingService::Stub> routing_;
   std::unique_ptr<kefu::router::v1::RoutingAdminService::Stub> routing_admin_;
+  std::unique_ptr<kefu::identity::v1::AuthService::Stub> identity_;
 };
 
 // A contact's life at the gateway (ARCHITECTURE.md "A contact's life"): start, routing
@@ -84,11 +93,17 @@ class Gateway final {
 
   // A text message into the contact's dialog from `sender` (customer or the serving
   // agent); a retry with the same idempotency key returns the first message.
-  absl::StatusOr<kefu::common::v1::Message> PostMessage(const std::string& tenant,
-                                                        const std::string& contact_id,
-                                                        const kefu::common::v1::Participant& sender,
-                                                        const std::string& text,
-                                                        const std::string& idempotency_key);
+  // With `file`, the message carries that stored file (F35) instead of `text`.
+  absl::StatusOr<kefu::common::v1::Message> PostMessage(
+      const std::string& tenant, const std::string& contact_id,
+      const kefu::common::v1::Participant& sender, const std::string& text,
+      const std::string& idempotency_key, const kefu::common::v1::FileAttachment* file = nullptr);
+
+  // The tenant's settings (F38) from identity, cached for settings().tenant_settings_ttl;
+  // on an identity outage the last known settings, else the defaults.
+  kefu::identity::v1::TenantSettings TenantSettingsOf(const std::string& tenant);
+  // The file size limit for the tenant (F35).
+  int64_t MaxFileBytes(const std::string& tenant);
 
   absl::Status CustomerTyping(const std::string& tenant, const std::string& contact_id,
                               const std::string& draft);
@@ -158,6 +173,12 @@ class Gateway final {
   };
   std::mutex agents_mu_;
   std::map<std::string, CachedAgent> agents_;  // guarded by agents_mu_; "tenant/agent"
+  struct CachedSettings {
+    absl::Time fetched;
+    kefu::identity::v1::TenantSettings settings;
+  };
+  std::mutex settings_mu_;
+  std::map<std::string, CachedSettings> tenant_settings_;  // guarded by settings_mu_
 };
 
 // A peer service's answer as a status whose message names the peer ("router: ...").

@@ -813,6 +813,10 @@ server::ServiceDefinition Definition() {
                 flags.Int("stream-queue-limit", "KEFU_STREAM_QUEUE_LIMIT",
                           "updates queued for one slow client before its stream is ended",
                           &settings->stream_queue_limit);
+                flags.Int("max-file-bytes", "KEFU_MAX_FILE_BYTES",
+                          "largest file sent inside a dialog, unless the tenant's settings "
+                          "say otherwise (F35)",
+                          &settings->max_file_bytes);
               },
           .setup = [settings](server::ServiceContext& ctx) { return SetupWith(ctx, *settings); }};
 }
