@@ -351,6 +351,12 @@ kefu::identity::v1::TenantSettings Gateway::TenantSettingsOf(const std::string& 
   return resp.tenant().settings();
 }
 
+absl::Duration Gateway::SilenceTimeout(const std::string& tenant) {
+  const auto& own = TenantSettingsOf(tenant).silence_timeout();
+  const absl::Duration d = absl::Seconds(own.seconds()) + absl::Nanoseconds(own.nanos());
+  return d > absl::ZeroDuration() ? d : settings_.silence_timeout;
+}
+
 int64_t Gateway::MaxFileBytes(const std::string& tenant) {
   const int64_t own = TenantSettingsOf(tenant).max_file_size_bytes();
   return own > 0 ? own : settings_.max_file_bytes;
@@ -362,6 +368,8 @@ absl::StatusOr<Message> Gateway::PostMessage(const std::string& tenant,
                                              const std::string& idempotency_key,
                                              const cv1::FileAttachment* file) {
   const bool from_customer = sender.type() == cv1::PARTICIPANT_TYPE_CUSTOMER;
+  // The customer's silence after this agent message ends the dialog (F31).
+  const absl::Duration silence = from_customer ? absl::ZeroDuration() : SilenceTimeout(tenant);
   const std::string idem = idempotency_key.empty()
                                ? std::string()
                                : absl::StrCat("msg:", contact_id, ":", idempotency_key);
@@ -404,10 +412,9 @@ absl::StatusOr<Message> Gateway::PostMessage(const std::string& tenant,
             } else {
               ch.fields = {{field::kAgentMessages, std::to_string(c.agent_messages + 1)},
                            {field::kSegmentMessages, std::to_string(c.segment_messages + 1)}};
-              ch.commands.push_back(
-                  {"ZADD", keys::Silence(tenant),
-                   std::to_string(now + absl::ToInt64Milliseconds(settings_.silence_timeout)),
-                   contact_id});
+              ch.commands.push_back({"ZADD", keys::Silence(tenant),
+                                     std::to_string(now + absl::ToInt64Milliseconds(silence)),
+                                     contact_id});
             }
             v1::CustomerGatewayServiceUpdatesResponse cu;
             *cu.mutable_message() = message;

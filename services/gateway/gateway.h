@@ -102,6 +102,8 @@ class Gateway final {
   // The tenant's settings (F38) from identity, cached for settings().tenant_settings_ttl;
   // on an identity outage the last known settings, else the defaults.
   kefu::identity::v1::TenantSettings TenantSettingsOf(const std::string& tenant);
+  // The customer silence that ends a dialog for the tenant (F31).
+  absl::Duration SilenceTimeout(const std::string& tenant);
   // The file size limit for the tenant (F35).
   int64_t MaxFileBytes(const std::string& tenant);
 

@@ -85,7 +85,7 @@ struct Stack {
   std::unique_ptr<kefu::identity::v1::AuthService::Stub> auth =
       kefu::identity::v1::AuthService::NewStub(identity.channel);
 
-  explicit Stack(int replicas = 1, absl::Duration silence = absl::Minutes(6)) {
+  explicit Stack(int replicas = 1) {
     // The tenant exists in identity, whose settings (F38) the gateway reads.
     kefu::identity::v1::CreateTenantRequest create;
     create.set_tenant_id(tenant);
@@ -99,7 +99,6 @@ struct Stack {
     REQUIRE(made.ok());
     for (int i = 0; i < replicas; ++i) {
       kefu::gateway::GatewaySettings settings;
-      settings.silence_timeout = silence;
       settings.sweep_interval = absl::Milliseconds(100);
       settings.tenant_settings_ttl = absl::Milliseconds(200);
       settings.event_group = absl::StrCat("gateway-test-", getpid(), "-", tenant);
