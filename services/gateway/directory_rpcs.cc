@@ -246,6 +246,31 @@ grpc::Status CustomerGatewayServiceImpl::TrackVisit(grpc::ServerContext* context
             .Command({"XADD", events::StreamKey(caller.tenant_id), "MAXLEN", "~", "1000000", "*",
                       "type", "visit_tracked", "event", event.SerializeAsString()})
             .status());
+    // The live trail the visitor list and the screen pop show (F5).
+    PageView view{.visit_id = visit,
+                  .url = request->page_url(),
+                  .title = request->page_title(),
+                  .referrer_url = request->referrer_url(),
+                  .user_agent = request->user_agent(),
+                  .ip = PeerIp(context->peer()),
+                  .at = absl::Now()};
+    KEFU_ASSIGN_OR_RETURN(cv1::Visit trail,
+                          gateway_->visitors().Track(caller.tenant_id, visitor, view));
+    if (trail.pages_size() == 1 && !view.ip.empty()) {
+      // A new visit: its region from the router's geo database, best effort.
+      rv1::ResolveRegionRequest where;
+      where.set_ip(view.ip);
+      rv1::ResolveRegionResponse region;
+      auto ctx = gateway_->peers().Context(absl::Seconds(1));
+      if (gateway_->peers().routing().ResolveRegion(ctx.get(), where, &region).ok()) {
+        *trail.mutable_region() = region.region();
+        (void)gateway_->visitors().SaveVisit(caller.tenant_id, visitor, trail);
+      }
+    }
+    if (auto known = gateway_->visitors().Get(caller.tenant_id, visitor);
+        known.ok() && *known && (*known)->customer) {
+      *response->mutable_customer() = *(*known)->customer;
+    }
     response->set_visitor_id(visitor);
     response->set_visit_id(visit);
     return absl::OkStatus();

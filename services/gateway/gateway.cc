@@ -168,6 +168,21 @@ absl::StatusOr<v1::StartContactResponse> Gateway::StartContact(const auth::Claim
     c.state = cv1::CONTACT_STATE_STARTED;
     c.start_ms = NowMs();
 
+    // A website visitor: the trail so far (F5) and, when invited, the invitation (F34).
+    std::optional<VisitorState> visitor;
+    if (!req.visitor_id().empty()) {
+      auto known = visitors_.Get(tenant, req.visitor_id());
+      if (known.ok()) visitor = std::move(*known);
+    }
+    std::string invited_by;
+    if (!req.invitation_id().empty()) {
+      if (!visitor || visitor->invitation_id != req.invitation_id()) {
+        return InvalidField("invitation_id",
+                            "no invitation with this id is pending for the visitor_id");
+      }
+      invited_by = visitor->invited_by;
+    }
+
     // Who is calling (F2): crm finds or creates the customer card.
     kefu::crm::v1::IdentifyCustomerRequest ident;
     ident.set_tenant_id(tenant);
@@ -211,6 +226,7 @@ absl::StatusOr<v1::StartContactResponse> Gateway::StartContact(const auth::Claim
     pop.set_entry_point_id(req.entry_point_id());
     pop.set_caller_number(req.caller_number());
     pop.set_email(req.email());
+    if (visitor) *pop.mutable_visit() = visitor->visit;
     pop.mutable_visit()->set_visitor_id(req.visitor_id());
     *pop.mutable_form_fields() = req.form_fields();
     pop.set_requested_department_id(req.requested_department_id());
@@ -218,6 +234,18 @@ absl::StatusOr<v1::StartContactResponse> Gateway::StartContact(const auth::Claim
     if (who.has_last_dialog()) {
       pop.set_last_dialog_id(who.last_dialog().dialog_id());
       *pop.mutable_last_summary() = who.last_dialog().summary();
+      // The last conversation itself when the tenant allows it (F38); best effort.
+      if (TenantSettingsOf(tenant).show_last_transcript()) {
+        kefu::crm::v1::GetTranscriptRequest last;
+        last.set_tenant_id(tenant);
+        last.set_dialog_id(who.last_dialog().dialog_id());
+        last.set_page_size(settings_.snapshot_messages);
+        kefu::crm::v1::GetTranscriptResponse transcript;
+        auto tctx = peers_->Context(absl::Seconds(2));
+        if (peers_->records().GetTranscript(tctx.get(), last, &transcript).ok()) {
+          *pop.mutable_last_transcript() = std::move(*transcript.mutable_messages());
+        }
+      }
     }
     c.screen_pop = pop.SerializeAsString();
 
@@ -256,6 +284,10 @@ absl::StatusOr<v1::StartContactResponse> Gateway::StartContact(const auth::Claim
       KEFU_ASSIGN_OR_RETURN(c, store_->Get(tenant, r.stored));
     }
 
+    if (!req.visitor_id().empty()) {
+      (void)visitors_.LinkContact(tenant, req.visitor_id(), c.contact_id, pop.customer());
+    }
+
     // Routing (F1): the router offers it at once or queues it.
     kefu::router::v1::EnqueueRequest enq;
     enq.set_tenant_id(tenant);
@@ -266,7 +298,9 @@ absl::StatusOr<v1::StartContactResponse> Gateway::StartContact(const auth::Claim
     enq.set_channel(c.channel);
     enq.set_entry_point_id(c.entry_point_id);
     enq.set_requested_department_id(req.requested_department_id());
-    enq.set_requested_agent_id(req.requested_agent_id());
+    // An invited visitor goes to the agent who invited them (F34).
+    enq.set_requested_agent_id(req.requested_agent_id().empty() ? invited_by
+                                                                : req.requested_agent_id());
     enq.set_ip(peer_ip);
     enq.set_exclusive_agent_id(card.exclusive_agent_id());
     enq.set_language(req.language());

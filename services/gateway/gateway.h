@@ -22,6 +22,7 @@
 #include "libs/auth/token.h"
 #include "services/gateway/contact_store.h"
 #include "services/gateway/hub.h"
+#include "services/gateway/visitors.h"
 
 namespace kefu::gateway {
 
@@ -80,11 +81,17 @@ class Gateway final {
  public:
   Gateway(ContactStore* store, Hub* hub, Peers* peers, const auth::TokenCodec* codec,
           GatewaySettings settings)
-      : store_(store), hub_(hub), peers_(peers), codec_(codec), settings_(std::move(settings)) {}
+      : store_(store),
+        hub_(hub),
+        peers_(peers),
+        codec_(codec),
+        settings_(std::move(settings)),
+        visitors_(&store->pool()) {}
 
   const GatewaySettings& settings() const { return settings_; }
   ContactStore& store() { return *store_; }
   Hub& hub() { return *hub_; }
+  VisitorStore& visitors() { return visitors_; }
   Peers& peers() { return *peers_; }
 
   absl::StatusOr<v1::StartContactResponse> StartContact(const auth::Claims& caller,
@@ -168,6 +175,7 @@ class Gateway final {
   Peers* peers_;
   const auth::TokenCodec* codec_;
   const GatewaySettings settings_;
+  VisitorStore visitors_;
 
   struct CachedAgent {
     kefu::common::v1::AgentSummary summary;

@@ -25,22 +25,6 @@ using cv1::ROLE_CUSTOMER;
 using cv1::ROLE_SERVICE;
 using cv1::ROLE_SUPERVISOR;
 
-// "ipv4:10.0.0.7:51234" / "ipv6:[::1]:51234" -> the address alone.
-std::string PeerIp(const std::string& peer) {
-  std::string s = peer;
-  if (absl::StartsWith(s, "ipv4:")) {
-    s = s.substr(5);
-    return s.substr(0, s.rfind(':'));
-  }
-  if (absl::StartsWith(s, "ipv6:")) {
-    s = s.substr(5);
-    s = s.substr(0, s.rfind(':'));
-    if (s.size() >= 2 && s.front() == '[') s = s.substr(1, s.size() - 2);
-    return s;
-  }
-  return "";
-}
-
 absl::Status ValidateText(absl::string_view field, const std::string& text, int max_chars) {
   if (text.empty()) return InvalidField(field, "required");
   if (static_cast<int>(text.size()) > max_chars * 4) {
@@ -63,14 +47,22 @@ cv1::Participant AgentParticipant(Gateway& gw, const std::string& tenant,
   return p;
 }
 
-template <typename Update>
-UpdateStream<Update>* FailedStream(const absl::Status& status) {
-  auto* stream = new UpdateStream<Update>(1);
-  stream->Close(ToGrpcStatus(status), false);
-  return stream;
-}
-
 }  // namespace
+
+std::string PeerIp(const std::string& peer) {
+  std::string s = peer;
+  if (absl::StartsWith(s, "ipv4:")) {
+    s = s.substr(5);
+    return s.substr(0, s.rfind(':'));
+  }
+  if (absl::StartsWith(s, "ipv6:")) {
+    s = s.substr(5);
+    s = s.substr(0, s.rfind(':'));
+    if (s.size() >= 2 && s.front() == '[') s = s.substr(1, s.size() - 2);
+    return s;
+  }
+  return "";
+}
 
 absl::StatusOr<auth::Claims> RequireCustomer(const auth::Authenticator& authn,
                                              const grpc::ServerContextBase& ctx) {
@@ -134,12 +126,16 @@ grpc::ServerWriteReactor<v1::CustomerGatewayServiceUpdatesResponse>*
 CustomerGatewayServiceImpl::Updates(grpc::CallbackServerContext* context,
                                     const v1::CustomerGatewayServiceUpdatesRequest* request) {
   using Update = v1::CustomerGatewayServiceUpdatesResponse;
+  if (auto visitor = authn_->Require(*context, {ROLE_CUSTOMER});
+      visitor.ok() && visitor->contact_id.empty()) {
+    return VisitorUpdates(gateway_, *visitor, request->visitor_id());
+  }
   auto caller = RequireCustomer(*authn_, *context);
-  if (!caller.ok()) return FailedStream<Update>(caller.status());
+  if (!caller.ok()) return FailedStream<Update>(ToGrpcStatus(caller.status()));
   const std::string tenant = caller->tenant_id;
   const std::string contact_id = caller->contact_id;
   auto contact = gateway_->store().Get(tenant, contact_id);
-  if (!contact.ok()) return FailedStream<Update>(contact.status());
+  if (!contact.ok()) return FailedStream<Update>(ToGrpcStatus(contact.status()));
 
   auto* stream = new UpdateStream<Update>(gateway_->settings().stream_queue_limit);
   auto handle = std::make_shared<StreamHandle<UpdateStream<Update>>>(stream);
@@ -353,7 +349,7 @@ grpc::ServerWriteReactor<v1::AgentGatewayServiceUpdatesResponse>* AgentGatewaySe
     grpc::CallbackServerContext* context, const v1::AgentGatewayServiceUpdatesRequest* request) {
   using Update = v1::AgentGatewayServiceUpdatesResponse;
   auto caller = authn_->Require(*context, {ROLE_AGENT, ROLE_SUPERVISOR, ROLE_ADMIN});
-  if (!caller.ok()) return FailedStream<Update>(caller.status());
+  if (!caller.ok()) return FailedStream<Update>(ToGrpcStatus(caller.status()));
   const std::string tenant = caller->tenant_id;
   const std::string agent = caller->subject;
 
@@ -418,12 +414,12 @@ grpc::ServerWriteReactor<v1::MonitorResponse>* AgentGatewayServiceImpl::Monitor(
     grpc::CallbackServerContext* context, const v1::MonitorRequest* request) {
   using Update = v1::MonitorResponse;
   auto caller = authn_->Require(*context, {ROLE_SUPERVISOR, ROLE_ADMIN});
-  if (!caller.ok()) return FailedStream<Update>(caller.status());
+  if (!caller.ok()) return FailedStream<Update>(ToGrpcStatus(caller.status()));
   if (request->dialog_id().empty())
-    return FailedStream<Update>(InvalidField("dialog_id", "required"));
+    return FailedStream<Update>(ToGrpcStatus(InvalidField("dialog_id", "required")));
   const std::string tenant = caller->tenant_id;
   auto contact_id = gateway_->store().ContactOfDialog(tenant, request->dialog_id());
-  if (!contact_id.ok()) return FailedStream<Update>(contact_id.status());
+  if (!contact_id.ok()) return FailedStream<Update>(ToGrpcStatus(contact_id.status()));
 
   auto* stream = new UpdateStream<Update>(gateway_->settings().stream_queue_limit);
   auto handle = std::make_shared<StreamHandle<UpdateStream<Update>>>(stream);

@@ -95,6 +95,11 @@ class AgentGatewayServiceImpl final : public AgentBase {
   grpc::Status ListWaitingContacts(grpc::ServerContext* context,
                                    const v1::ListWaitingContactsRequest* request,
                                    v1::ListWaitingContactsResponse* response) override;
+  // F5 and F34, in visitor_rpcs.cc.
+  grpc::Status ListVisitors(grpc::ServerContext* context, const v1::ListVisitorsRequest* request,
+                            v1::ListVisitorsResponse* response) override;
+  grpc::Status InviteVisitor(grpc::ServerContext* context, const v1::InviteVisitorRequest* request,
+                             v1::InviteVisitorResponse* response) override;
   // F35, in file_rpcs.cc.
   grpc::Status UploadFile(grpc::ServerContext* context,
                           grpc::ServerReader<v1::AgentGatewayServiceUploadFileRequest>* reader,
@@ -110,6 +115,13 @@ class AgentGatewayServiceImpl final : public AgentBase {
   Gateway* gateway_;
   const auth::Authenticator* authn_;
 };
+
+// The client's address from a gRPC peer string ("ipv4:10.0.0.7:51234" -> "10.0.0.7").
+std::string PeerIp(const std::string& peer);
+
+// A website visitor's stream of invitations (F34): Updates with an entry-point token.
+grpc::ServerWriteReactor<v1::CustomerGatewayServiceUpdatesResponse>* VisitorUpdates(
+    Gateway* gateway, const auth::Claims& caller, const std::string& visitor_id);
 
 // A customer token names its contact; anything else may not call contact RPCs.
 absl::StatusOr<auth::Claims> RequireCustomer(const auth::Authenticator& authn,

@@ -138,6 +138,14 @@ class UpdateStream final : public grpc::ServerWriteReactor<Update> {
   std::function<void()> on_done_;
 };
 
+// A stream that ends at once with `status` (a refused call on the callback API).
+template <typename Update>
+UpdateStream<Update>* FailedStream(const grpc::Status& status) {
+  auto* stream = new UpdateStream<Update>(1);
+  stream->Close(status, false);
+  return stream;
+}
+
 // Wraps a reactor pointer for hub sinks: the sink may outlive the stream (a delivery racing
 // with OnDone), so it goes through this handle, cleared before the reactor is deleted.
 template <typename Stream>
