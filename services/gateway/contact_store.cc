@@ -67,6 +67,8 @@ std::vector<std::pair<std::string, std::string>> InitialFields(const Contact& c)
           {"ep", c.entry_point_id},
           {field::kDepartment, c.department_id},
           {"visitor", c.visitor_id},
+          {"ip", c.ip},
+          {field::kBot, c.bot_id},
           {field::kState, std::to_string(c.state)},
           {field::kTier, std::to_string(c.tier)},
           {"channel", std::to_string(c.channel)},
@@ -102,6 +104,9 @@ absl::StatusOr<Contact> ContactStore::Get(const std::string& tenant,
   c.department_id = ToText(h, field::kDepartment);
   c.queue_id = ToText(h, field::kQueue);
   c.visitor_id = ToText(h, "visitor");
+  c.ip = ToText(h, "ip");
+  c.bot_id = ToText(h, field::kBot);
+  c.bot_name = ToText(h, field::kBotName);
   c.state = static_cast<kefu::common::v1::ContactState>(ToInt(h, field::kState));
   c.tier = static_cast<kefu::common::v1::CustomerTier>(ToInt(h, field::kTier));
   c.channel = static_cast<kefu::common::v1::Channel>(ToInt(h, "channel"));

@@ -54,6 +54,9 @@ struct Contact {
   std::string department_id;
   std::string queue_id;
   std::string visitor_id;
+  std::string ip;      // the customer's address (region routing, F15)
+  std::string bot_id;  // the bot serving the contact while its state is BOT (F41, F42)
+  std::string bot_name;
   kefu::common::v1::ContactState state = kefu::common::v1::CONTACT_STATE_UNSPECIFIED;
   kefu::common::v1::CustomerTier tier = kefu::common::v1::CUSTOMER_TIER_UNSPECIFIED;
   kefu::common::v1::Channel channel = kefu::common::v1::CHANNEL_UNSPECIFIED;
@@ -99,6 +102,8 @@ inline constexpr char kTier[] = "tier";
 inline constexpr char kCustomer[] = "customer";
 inline constexpr char kCustomerName[] = "customer_name";
 inline constexpr char kScreenPop[] = "pop";
+inline constexpr char kBot[] = "bot";
+inline constexpr char kBotName[] = "bot_name";
 // Value that deletes a field.
 inline std::string Deleted() { return std::string(1, '\0'); }
 }  // namespace field

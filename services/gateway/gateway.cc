@@ -63,6 +63,10 @@ Peers::Peers(const auth::TokenCodec* codec,
   routing_ = kefu::router::v1::RoutingService::NewStub(router);
   routing_admin_ = kefu::router::v1::RoutingAdminService::NewStub(router);
   identity_ = kefu::identity::v1::AuthService::NewStub(channel("identity"));
+  presence_ = kefu::presence::v1::PresenceService::NewStub(channel("presence"));
+  auto kb = channel("kb");
+  bots_ = kefu::kb::v1::BotService::NewStub(kb);
+  kb_admin_ = kefu::kb::v1::KnowledgeAdminService::NewStub(kb);
 }
 
 std::unique_ptr<grpc::ClientContext> Peers::Context(absl::Duration deadline) const {
@@ -159,7 +163,9 @@ absl::StatusOr<v1::StartContactResponse> Gateway::StartContact(const auth::Claim
   if (out.contact_id().empty()) {
     c.contact_id = auth::RandomId();
     c.dialog_id = auth::RandomId();
-    c.entry_point_id = req.entry_point_id();
+    // A widget's token names its entry point; a service caller (IVR) passes one.
+    c.entry_point_id = caller.entry_point_id.empty() ? req.entry_point_id() : caller.entry_point_id;
+    c.ip = peer_ip;
     c.department_id = req.requested_department_id();
     c.visitor_id = req.visitor_id();
     c.channel = req.channel();
@@ -288,48 +294,28 @@ absl::StatusOr<v1::StartContactResponse> Gateway::StartContact(const auth::Claim
       (void)visitors_.LinkContact(tenant, req.visitor_id(), c.contact_id, pop.customer());
     }
 
-    // Routing (F1): the router offers it at once or queues it.
-    kefu::router::v1::EnqueueRequest enq;
-    enq.set_tenant_id(tenant);
-    enq.set_contact_id(c.contact_id);
-    enq.set_dialog_id(c.dialog_id);
-    enq.set_customer_id(c.customer_id);
-    enq.set_tier(c.tier);
-    enq.set_channel(c.channel);
-    enq.set_entry_point_id(c.entry_point_id);
-    enq.set_requested_department_id(req.requested_department_id());
-    // An invited visitor goes to the agent who invited them (F34).
-    enq.set_requested_agent_id(req.requested_agent_id().empty() ? invited_by
-                                                                : req.requested_agent_id());
-    enq.set_ip(peer_ip);
-    enq.set_exclusive_agent_id(card.exclusive_agent_id());
-    enq.set_language(req.language());
-    enq.set_initiation(c.initiation);
-    enq.set_idempotency_key(c.contact_id);
-    kefu::router::v1::EnqueueResponse routed;
-    auto rctx = peers_->Context();
-    KEFU_RETURN_IF_ERROR(FromGrpc(peers_->routing().Enqueue(rctx.get(), enq, &routed), "router"));
-    const ContactState state = routed.routing().state();
-    KEFU_RETURN_IF_ERROR(
-        CommitWithRetry(tenant, c.contact_id,
-                        [&](const Contact& now) -> absl::StatusOr<std::optional<Change>> {
-                          // An offer or assignment may already be ahead.
-                          if (now.state != cv1::CONTACT_STATE_STARTED) {
-                            return std::nullopt;
-                          }
-                          Change ch;
-                          ch.fields = {{field::kState, std::to_string(state)},
-                                       {field::kQueue, routed.routing().queue_id()}};
-                          return ch;
-                        })
-            .status());
     out.set_contact_id(c.contact_id);
     out.set_dialog_id(c.dialog_id);
     out.set_customer_id(c.customer_id);
-    out.set_state(state);
-    out.set_queue_position(routed.routing().position());
-    *out.mutable_estimated_wait() = routed.routing().estimated_wait();
-    out.set_no_agent_available(routed.no_agent_available());
+    // Bot first when the entry point's bot serves now (F41); else routing (F1). An invited
+    // visitor goes to the agent who invited them (F34).
+    std::optional<kefu::kb::v1::Bot> bot;
+    if (!c.entry_point_id.empty() && invited_by.empty() && req.requested_agent_id().empty()) {
+      bot = ServingBot(tenant, c.entry_point_id);
+    }
+    if (bot) {
+      KEFU_RETURN_IF_ERROR(HandToBot(c, *bot));
+      out.set_state(cv1::CONTACT_STATE_BOT);
+    } else {
+      KEFU_ASSIGN_OR_RETURN(
+          auto routed,
+          Route(c, req.requested_department_id(),
+                req.requested_agent_id().empty() ? invited_by : req.requested_agent_id()));
+      out.set_state(routed.routing().state());
+      out.set_queue_position(routed.routing().position());
+      *out.mutable_estimated_wait() = routed.routing().estimated_wait();
+      out.set_no_agent_available(routed.no_agent_available());
+    }
 
     if (!req.first_message().empty()) {
       Participant me;
@@ -402,8 +388,11 @@ absl::StatusOr<Message> Gateway::PostMessage(const std::string& tenant,
                                              const std::string& idempotency_key,
                                              const cv1::FileAttachment* file) {
   const bool from_customer = sender.type() == cv1::PARTICIPANT_TYPE_CUSTOMER;
+  const bool from_bot = sender.type() == cv1::PARTICIPANT_TYPE_BOT;
   // The customer's silence after this agent message ends the dialog (F31).
-  const absl::Duration silence = from_customer ? absl::ZeroDuration() : SilenceTimeout(tenant);
+  const absl::Duration silence = from_customer || sender.type() == cv1::PARTICIPANT_TYPE_BOT
+                                     ? absl::ZeroDuration()
+                                     : SilenceTimeout(tenant);
   const std::string idem = idempotency_key.empty()
                                ? std::string()
                                : absl::StrCat("msg:", contact_id, ":", idempotency_key);
@@ -416,7 +405,8 @@ absl::StatusOr<Message> Gateway::PostMessage(const std::string& tenant,
               return absl::FailedPreconditionError(
                   absl::StrCat("the dialog ", c.dialog_id, " has ended; no more messages"));
             }
-            if (!from_customer && c.agent_id != sender.id()) {
+            if (from_bot ? c.bot_id != sender.id()
+                         : (!from_customer && c.agent_id != sender.id())) {
               return absl::PermissionDeniedError(absl::StrCat(
                   "dialog_id: agent ", sender.id(), " is not serving dialog ", c.dialog_id));
             }
@@ -436,13 +426,19 @@ absl::StatusOr<Message> Gateway::PostMessage(const std::string& tenant,
             auto event = NewEvent(tenant);
             event.mutable_message_sent()->set_contact_id(contact_id);
             *event.mutable_message_sent()->mutable_message() = message;
-            event.mutable_actor()->set_role(from_customer ? cv1::ROLE_CUSTOMER : cv1::ROLE_AGENT);
-            event.mutable_actor()->set_subject(from_customer ? c.contact_id : sender.id());
+            event.mutable_actor()->set_role(from_customer ? cv1::ROLE_CUSTOMER
+                                            : from_bot    ? cv1::ROLE_SERVICE
+                                                          : cv1::ROLE_AGENT);
+            event.mutable_actor()->set_subject(from_customer ? c.contact_id
+                                               : from_bot    ? "bot:" + sender.id()
+                                                             : sender.id());
             ch.events.push_back(std::move(event));
             ch.messages.push_back(message);
             if (from_customer) {
               ch.fields = {{field::kCustomerMessages, std::to_string(c.customer_messages + 1)}};
               ch.commands.push_back({"ZREM", keys::Silence(tenant), contact_id});
+            } else if (from_bot) {
+              ch.fields = {{field::kBotMessages, std::to_string(c.bot_messages + 1)}};
             } else {
               ch.fields = {{field::kAgentMessages, std::to_string(c.agent_messages + 1)},
                            {field::kSegmentMessages, std::to_string(c.segment_messages + 1)}};

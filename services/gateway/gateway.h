@@ -17,6 +17,9 @@
 #include "kefu/events/v1/events.pb.h"
 #include "kefu/gateway/v1/gateway.pb.h"
 #include "kefu/identity/v1/auth.grpc.pb.h"
+#include "kefu/kb/v1/bot.grpc.pb.h"
+#include "kefu/kb/v1/knowledge_admin.grpc.pb.h"
+#include "kefu/presence/v1/presence.grpc.pb.h"
 #include "kefu/router/v1/routing.grpc.pb.h"
 #include "kefu/router/v1/routing_admin.grpc.pb.h"
 #include "libs/auth/token.h"
@@ -63,6 +66,9 @@ class Peers final {
   kefu::router::v1::RoutingService::Stub& routing() { return *routing_; }
   kefu::router::v1::RoutingAdminService::Stub& routing_admin() { return *routing_admin_; }
   kefu::identity::v1::AuthService::Stub& identity() { return *identity_; }
+  kefu::presence::v1::PresenceService::Stub& presence() { return *presence_; }
+  kefu::kb::v1::BotService::Stub& bots() { return *bots_; }
+  kefu::kb::v1::KnowledgeAdminService::Stub& kb_admin() { return *kb_admin_; }
 
  private:
   const auth::TokenCodec* codec_;
@@ -71,6 +77,9 @@ class Peers final {
   std::unique_ptr<kefu::router::v1::RoutingService::Stub> routing_;
   std::unique_ptr<kefu::router::v1::RoutingAdminService::Stub> routing_admin_;
   std::unique_ptr<kefu::identity::v1::AuthService::Stub> identity_;
+  std::unique_ptr<kefu::presence::v1::PresenceService::Stub> presence_;
+  std::unique_ptr<kefu::kb::v1::BotService::Stub> bots_;
+  std::unique_ptr<kefu::kb::v1::KnowledgeAdminService::Stub> kb_admin_;
 };
 
 // A contact's life at the gateway (ARCHITECTURE.md "A contact's life"): start, routing
@@ -109,6 +118,32 @@ class Gateway final {
   // The tenant's settings (F38) from identity, cached for settings().tenant_settings_ttl;
   // on an identity outage the last known settings, else the defaults.
   kefu::identity::v1::TenantSettings TenantSettingsOf(const std::string& tenant);
+  // The entry point (F16) from the router, cached like tenant settings; NOT_FOUND when the
+  // tenant has no such entry point.
+  absl::StatusOr<kefu::router::v1::EntryPoint> EntryPointOf(const std::string& tenant,
+                                                            const std::string& entry_point_id);
+  // Whether a human agent who could take a contact of the entry point is ONLINE now
+  // (presence): a designated agent, an agent of a designated department, or, when the entry
+  // point designates nobody (or there is none), any agent of the tenant (F16, F41).
+  bool HumansOnline(const std::string& tenant, const std::string& entry_point_id);
+  // The entry point's bot when it serves bot-first now (kb decides: online or auto-online,
+  // and not hidden while humans are online, F41); nullopt when none, or kb is unreachable.
+  std::optional<kefu::kb::v1::Bot> ServingBot(const std::string& tenant,
+                                              const std::string& entry_point_id);
+  // Routes the contact (F1): Enqueue at the router with what the contact carries, and the
+  // contact's state follows unless an offer is already ahead.
+  absl::StatusOr<kefu::router::v1::EnqueueResponse> Route(const Contact& c,
+                                                          const std::string& department_id,
+                                                          const std::string& agent_id);
+  // A customer message to the serving bot: its answer, choices or the handover (F42).
+  absl::Status BotTurn(const std::string& tenant, const std::string& contact_id,
+                       const std::string& question);
+  // Leaves the bot for a human: the screen pop gets the bot conversation and the contact is
+  // routed (F42). FAILED_PRECONDITION when no bot serves the contact.
+  absl::StatusOr<kefu::router::v1::EnqueueResponse> Escalate(const std::string& tenant,
+                                                             const std::string& contact_id,
+                                                             const std::string& department_id);
+
   // The customer silence that ends a dialog for the tenant (F31).
   absl::Duration SilenceTimeout(const std::string& tenant);
   // The file size limit for the tenant (F35).
@@ -187,6 +222,14 @@ class Gateway final {
     absl::Time fetched;
     kefu::identity::v1::TenantSettings settings;
   };
+  // The contact starts with the bot: state BOT and the bot's greeting (F41).
+  absl::Status HandToBot(const Contact& c, const kefu::kb::v1::Bot& bot);
+
+  struct CachedEntryPoint {
+    absl::Time fetched;
+    absl::StatusOr<kefu::router::v1::EntryPoint> entry_point;
+  };
+  std::map<std::string, CachedEntryPoint> entry_points_;  // guarded by settings_mu_
   std::mutex settings_mu_;
   std::map<std::string, CachedSettings> tenant_settings_;  // guarded by settings_mu_
 };

@@ -232,6 +232,14 @@ grpc::Status CustomerGatewayServiceImpl::Send(grpc::ServerContext* context,
     KEFU_ASSIGN_OR_RETURN(*response->mutable_message(),
                           gateway_->PostMessage(caller.tenant_id, caller.contact_id, me,
                                                 request->text(), request->idempotency_key()));
+    // With a bot, the bot answers (F42); its reply arrives on the Updates stream.
+    if (c.state == cv1::CONTACT_STATE_BOT) {
+      if (auto st = gateway_->BotTurn(caller.tenant_id, caller.contact_id, request->text());
+          !st.ok()) {
+        log::Warn("bot turn failed",
+                  {{"tenant", caller.tenant_id}, {"error", std::string(st.message())}});
+      }
+    }
     return absl::OkStatus();
   });
 }

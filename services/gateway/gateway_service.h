@@ -45,6 +45,12 @@ class CustomerGatewayServiceImpl final : public CustomerBase {
                            v1::ChooseAgentResponse* response) override;
   grpc::Status TrackVisit(grpc::ServerContext* context, const v1::TrackVisitRequest* request,
                           v1::TrackVisitResponse* response) override;
+  // F6, F16, F41, F42, in entry_rpcs.cc.
+  grpc::Status GetEntryConfig(grpc::ServerContext* context,
+                              const v1::GetEntryConfigRequest* request,
+                              v1::GetEntryConfigResponse* response) override;
+  grpc::Status RequestAgent(grpc::ServerContext* context, const v1::RequestAgentRequest* request,
+                            v1::RequestAgentResponse* response) override;
   // F35, in file_rpcs.cc.
   grpc::Status UploadFile(grpc::ServerContext* context,
                           grpc::ServerReader<v1::CustomerGatewayServiceUploadFileRequest>* reader,

@@ -11,6 +11,7 @@
 #include <deque>
 #include <functional>
 #include <mutex>
+#include <optional>
 #include <thread>
 
 #include "absl/strings/str_cat.h"
@@ -18,11 +19,14 @@
 #include "kefu/crm/v1/record.grpc.pb.h"
 #include "kefu/gateway/v1/gateway.grpc.pb.h"
 #include "kefu/identity/v1/auth.grpc.pb.h"
+#include "kefu/kb/v1/bot.grpc.pb.h"
+#include "kefu/kb/v1/knowledge_admin.grpc.pb.h"
 #include "kefu/presence/v1/presence.grpc.pb.h"
 #include "kefu/router/v1/routing_admin.grpc.pb.h"
 #include "services/crm/crm_service.h"
 #include "services/gateway/gateway_service.h"
 #include "services/identity/identity_service.h"
+#include "services/kb/kb_service.h"
 #include "services/presence/presence_service.h"
 #include "services/router/router_service.h"
 #include "tests/support/env.h"
@@ -85,7 +89,15 @@ struct Stack {
   std::unique_ptr<kefu::identity::v1::AuthService::Stub> auth =
       kefu::identity::v1::AuthService::NewStub(identity.channel);
 
-  explicit Stack(int replicas = 1) {
+  // The knowledge base and its bots (F41, F42), only for the tests that need them.
+  std::optional<kefu::testing::RunningService> kb;
+  std::unique_ptr<kefu::kb::v1::KnowledgeAdminService::Stub> kb_admin;
+
+  explicit Stack(int replicas = 1, bool with_kb = false) {
+    if (with_kb) {
+      kb.emplace(kefu::testing::StartService(kefu::kb::Definition()));
+      kb_admin = kefu::kb::v1::KnowledgeAdminService::NewStub(kb->channel);
+    }
     // The tenant exists in identity, whose settings (F38) the gateway reads.
     kefu::identity::v1::CreateTenantRequest create;
     create.set_tenant_id(tenant);
@@ -108,6 +120,7 @@ struct Stack {
       config.peers["router"] = router.addr;
       config.peers["presence"] = presence.addr;
       config.peers["identity"] = identity.addr;
+      if (kb) config.peers["kb"] = kb->addr;
       auto runtime = kefu::server::ServiceRuntime::Start(def, config);
       REQUIRE(runtime.ok());
       Gateway g;
@@ -142,6 +155,27 @@ struct Stack {
     auto st = auth->UpdateTenantSettings(CallWith(admin).get(), request, &response);
     INFO(st.error_message());
     REQUIRE(st.ok());
+  }
+
+  // A widget entry point (F16) at the router, with its bot if any; returns its token.
+  std::string EntryPoint(const std::string& id, const std::string& bot_id = "") {
+    rv1::CreateEntryPointRequest request;
+    auto* ep = request.mutable_entry_point();
+    ep->set_entry_point_id(id);
+    ep->set_name("Website " + id);
+    ep->set_channel(cv1::CHANNEL_CHAT);
+    ep->set_bot_id(bot_id);
+    rv1::CreateEntryPointResponse response;
+    auto st = routing_admin->CreateEntryPoint(CallWith(admin).get(), request, &response);
+    INFO(st.error_message());
+    REQUIRE(st.ok());
+    kefu::identity::v1::IssueEntryPointTokenRequest issue;
+    issue.set_entry_point_id(id);
+    kefu::identity::v1::IssueEntryPointTokenResponse token;
+    st = auth->IssueEntryPointToken(CallWith(admin).get(), issue, &token);
+    INFO(st.error_message());
+    REQUIRE(st.ok());
+    return token.token();
   }
 
   void Queue(const std::string& id, bool is_default = false) {

@@ -6,18 +6,6 @@
 
 namespace {
 
-namespace iv1 = kefu::identity::v1;
-
-std::string EntryPointToken(Stack& s, const std::string& entry_point) {
-  iv1::IssueEntryPointTokenRequest request;
-  request.set_entry_point_id(entry_point);
-  iv1::IssueEntryPointTokenResponse response;
-  auto st = s.auth->IssueEntryPointToken(CallWith(s.admin).get(), request, &response);
-  INFO(st.error_message());
-  REQUIRE(st.ok());
-  return response.token();
-}
-
 gv1::TrackVisitResponse Track(Stack& s, const std::string& token, const std::string& visitor,
                               const std::string& url, const std::string& referrer = "") {
   gv1::TrackVisitRequest request;
@@ -64,7 +52,7 @@ TEST_CASE(
   s.Agent("gen-joe", "general", "Joe");
   auto ivy = s.AgentUpdates("gen-ivy");
   ivy->WaitFor([](const auto& u) { return u.has_snapshot(); });
-  const std::string widget = EntryPointToken(s, "web");
+  const std::string widget = s.EntryPoint("web");
 
   // Two page views from a Baidu search for 退货.
   auto first = Track(s, widget, "", "https://shop.example/returns",
