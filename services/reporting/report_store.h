@@ -1,0 +1,93 @@
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "kefu/events/v1/events.pb.h"
+#include "kefu/reporting/v1/report.pb.h"
+#include "libs/pg/pool.h"
+
+namespace kefu::reporting {
+
+// What every report query takes, already validated: [start_us, end_us) in UTC
+// microseconds, an IANA zone for day and hour boundaries, optional id filters.
+struct ReportQuery {
+  std::string tenant;
+  int64_t start_us = 0;
+  int64_t end_us = 0;
+  std::string time_zone;
+  std::vector<std::string> departments;
+  std::vector<std::string> agents;
+};
+
+enum class ApplyOutcome { kApplied, kDuplicate, kIgnored };
+
+// Today's contacts of one group, for the monitor (F60).
+struct GroupToday {
+  int64_t contacts = 0;
+  int64_t connected = 0;
+  int64_t abandoned = 0;
+};
+
+// One agent's record over a window, what the capability score is computed from.
+struct AgentPerformance {
+  std::string agent_id;
+  int64_t consultations = 0;
+  int64_t resolved = 0;
+  int64_t rated = 0;
+  int64_t score_sum = 0;
+};
+
+// The reporting schema in PostgreSQL: facts keyed by what makes them unique and their
+// 15-minute rollups (migrations/002_rollups.sql), every query bound to its tenant.
+class ReportStore final {
+ public:
+  explicit ReportStore(pg::Pool* pool) : pool_(pool) {}
+
+  // Applies one domain event in one transaction together with its processed_events row:
+  // an event id seen before changes nothing (kDuplicate); so does a second DialogEnded of
+  // the same dialog or a second rating of it. Payloads reports do not use: kIgnored.
+  absl::StatusOr<ApplyOutcome> ApplyEvent(const std::string& tenant,
+                                          const kefu::events::v1::Event& event);
+
+  // F62 (hourly = false, hour 0) and F63. Rows by local date, hour, department.
+  absl::StatusOr<std::vector<v1::GroupHourlyRow>> GroupDialogs(const ReportQuery& q, bool hourly);
+  // F64.
+  absl::StatusOr<std::vector<v1::AgentDailyRow>> AgentDialogs(const ReportQuery& q);
+  // F61.
+  absl::StatusOr<std::vector<v1::SatisfactionRow>> Satisfaction(const ReportQuery& q,
+                                                                bool by_department);
+  // F65; `now_us` ends sessions and statuses still open.
+  absl::StatusOr<std::vector<v1::OnlineTimeRow>> OnlineTime(const ReportQuery& q, bool per_day,
+                                                            int64_t now_us);
+  // F66.
+  absl::StatusOr<std::vector<v1::OfflineMessageRow>> OfflineMessages(const ReportQuery& q);
+  // F67.
+  absl::StatusOr<std::vector<v1::AgentScorecardRow>> Scorecard(const ReportQuery& q,
+                                                               int64_t now_us);
+
+  // Monitor: contacts of each group since local midnight (F60).
+  absl::StatusOr<std::map<std::string, GroupToday>> Today(const std::string& tenant,
+                                                          const std::string& time_zone,
+                                                          int64_t now_us);
+  // Capability feedback: every agent's dialogs and ratings since `since_us`.
+  absl::StatusOr<std::vector<AgentPerformance>> Performance(const std::string& tenant,
+                                                            int64_t since_us);
+
+ private:
+  pg::Pool* pool_;
+};
+
+// Rates and averages of DialogCounts from its counters and the summed wait/talk time of
+// connected dialogs; `total` accumulates the sums.
+struct DialogSums {
+  int64_t total = 0, valid = 0, invalid = 0, connected = 0, abandoned = 0, offline = 0,
+          transferred = 0, wait_us = 0, waited = 0, talk_us = 0, talked = 0;
+  void Add(const DialogSums& o);
+  void Fill(v1::DialogCounts* counts) const;
+};
+
+}  // namespace kefu::reporting
