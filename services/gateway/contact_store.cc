@@ -32,6 +32,8 @@ std::string AgentOffers(const std::string& t, const std::string& a) {
 }
 std::string Silence(const std::string& t) { return TenantKey(t, "gw:silence"); }
 std::string AgentStreams(const std::string& t) { return TenantKey(t, "gw:agents"); }
+std::string Verifying(const std::string& t) { return TenantKey(t, "gw:verifying"); }
+std::string ActiveDialogs(const std::string& t) { return TenantKey(t, "gw:dialogs"); }
 std::string CustomerChannel(const std::string& t, const std::string& c) {
   return TenantKey(t, "gw:ch:c:" + c);
 }
@@ -107,6 +109,7 @@ absl::StatusOr<Contact> ContactStore::Get(const std::string& tenant,
   c.ip = ToText(h, "ip");
   c.bot_id = ToText(h, field::kBot);
   c.bot_name = ToText(h, field::kBotName);
+  c.challenge_id = ToText(h, field::kChallenge);
   c.state = static_cast<kefu::common::v1::ContactState>(ToInt(h, field::kState));
   c.tier = static_cast<kefu::common::v1::CustomerTier>(ToInt(h, field::kTier));
   c.channel = static_cast<kefu::common::v1::Channel>(ToInt(h, "channel"));

@@ -39,6 +39,10 @@ std::string CustomerChannel(const std::string& tenant, const std::string& contac
 std::string AgentChannel(const std::string& tenant, const std::string& agent);
 std::string MonitorChannel(const std::string& tenant, const std::string& contact);
 std::string BroadcastChannel(const std::string& tenant);
+// VOICE contacts waiting for verification, by deadline (ms).
+std::string Verifying(const std::string& tenant);
+// Contacts an agent is serving now (the active-dialogs gauge, F68).
+std::string ActiveDialogs(const std::string& tenant);
 }  // namespace keys
 
 // One contact as the gateway tracks it from StartContact to the end.
@@ -57,6 +61,7 @@ struct Contact {
   std::string ip;      // the customer's address (region routing, F15)
   std::string bot_id;  // the bot serving the contact while its state is BOT (F41, F42)
   std::string bot_name;
+  std::string challenge_id;  // the fixed-information challenge the caller must answer (F3)
   kefu::common::v1::ContactState state = kefu::common::v1::CONTACT_STATE_UNSPECIFIED;
   kefu::common::v1::CustomerTier tier = kefu::common::v1::CUSTOMER_TIER_UNSPECIFIED;
   kefu::common::v1::Channel channel = kefu::common::v1::CHANNEL_UNSPECIFIED;
@@ -104,6 +109,7 @@ inline constexpr char kCustomerName[] = "customer_name";
 inline constexpr char kScreenPop[] = "pop";
 inline constexpr char kBot[] = "bot";
 inline constexpr char kBotName[] = "bot_name";
+inline constexpr char kChallenge[] = "challenge";
 // Value that deletes a field.
 inline std::string Deleted() { return std::string(1, '\0'); }
 }  // namespace field

@@ -11,6 +11,7 @@
 #include "libs/common/status.h"
 #include "libs/common/status_macros.h"
 #include "libs/events/events.h"
+#include "libs/server/peer_channel.h"
 
 namespace kefu::gateway {
 namespace {
@@ -54,7 +55,7 @@ Peers::Peers(const auth::TokenCodec* codec,
   auto channel = [&](const char* name) {
     auto it = addrs.find(name);
     const std::string addr = it == addrs.end() ? std::string("127.0.0.1:1") : it->second;
-    return grpc::CreateChannel(addr, grpc::InsecureChannelCredentials());
+    return server::PeerChannel(addr);
   };
   auto crm = channel("crm");
   customers_ = kefu::crm::v1::CustomerService::NewStub(crm);
@@ -62,7 +63,9 @@ Peers::Peers(const auth::TokenCodec* codec,
   auto router = channel("router");
   routing_ = kefu::router::v1::RoutingService::NewStub(router);
   routing_admin_ = kefu::router::v1::RoutingAdminService::NewStub(router);
-  identity_ = kefu::identity::v1::AuthService::NewStub(channel("identity"));
+  auto identity = channel("identity");
+  identity_ = kefu::identity::v1::AuthService::NewStub(identity);
+  verification_ = kefu::identity::v1::VerificationService::NewStub(identity);
   presence_ = kefu::presence::v1::PresenceService::NewStub(channel("presence"));
   auto kb = channel("kb");
   bots_ = kefu::kb::v1::BotService::NewStub(kb);
@@ -300,10 +303,21 @@ absl::StatusOr<v1::StartContactResponse> Gateway::StartContact(const auth::Claim
     // Bot first when the entry point's bot serves now (F41); else routing (F1). An invited
     // visitor goes to the agent who invited them (F34).
     std::optional<kefu::kb::v1::Bot> bot;
-    if (!c.entry_point_id.empty() && invited_by.empty() && req.requested_agent_id().empty()) {
+    if (!c.entry_point_id.empty() && invited_by.empty() && req.requested_agent_id().empty() &&
+        c.channel != cv1::CHANNEL_VOICE) {
       bot = ServingBot(tenant, c.entry_point_id);
     }
-    if (bot) {
+    if (c.channel == cv1::CHANNEL_VOICE) {
+      // A caller is verified by voice first (F3): VerifyCaller routes the contact.
+      KEFU_RETURN_IF_ERROR(
+          store_->pool()
+              .Command({"ZADD", keys::Verifying(tenant),
+                        std::to_string(NowMs() +
+                                       absl::ToInt64Milliseconds(settings_.verification_timeout)),
+                        c.contact_id})
+              .status());
+      out.set_state(cv1::CONTACT_STATE_STARTED);
+    } else if (bot) {
       KEFU_RETURN_IF_ERROR(HandToBot(c, *bot));
       out.set_state(cv1::CONTACT_STATE_BOT);
     } else {
@@ -465,6 +479,7 @@ absl::StatusOr<Message> Gateway::PostMessage(const std::string& tenant,
     if (!first.ParseFromString(r.stored)) return absl::InternalError("stored message unreadable");
     return first;
   }
+  if (metrics_ != nullptr) metrics_->CountRelayed(from_customer);
   return message;
 }
 
@@ -550,6 +565,7 @@ absl::StatusOr<Contact> Gateway::Assign(const std::string& tenant, const std::st
                                      std::to_string(cv1::DIALOG_INITIATION_TRANSFER));
             }
             ch.commands.push_back({"SADD", keys::AgentDialogs(tenant, agent_id), contact_id});
+            ch.commands.push_back({"SADD", keys::ActiveDialogs(tenant), contact_id});
             ch.commands.push_back({"HDEL", keys::AgentOffers(tenant, agent_id), contact_id});
             v1::CustomerGatewayServiceUpdatesResponse cu;
             *cu.mutable_agent_joined()->mutable_agent() = agent;
@@ -627,6 +643,7 @@ absl::StatusOr<Contact> Gateway::End(const std::string& tenant, const std::strin
                          {field::kEndType, std::to_string(end_type)}};
             const std::string ttl = std::to_string(absl::ToInt64Seconds(settings_.ended_retention));
             ch.commands.push_back({"ZREM", keys::Silence(tenant), contact_id});
+            ch.commands.push_back({"SREM", keys::ActiveDialogs(tenant), contact_id});
             ch.commands.push_back({"EXPIRE", keys::Contact(tenant, contact_id), ttl});
             ch.commands.push_back({"EXPIRE", keys::Messages(tenant, contact_id), ttl});
             ch.commands.push_back({"EXPIRE", keys::Dialog(tenant, c.dialog_id), ttl});

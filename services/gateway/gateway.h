@@ -17,6 +17,7 @@
 #include "kefu/events/v1/events.pb.h"
 #include "kefu/gateway/v1/gateway.pb.h"
 #include "kefu/identity/v1/auth.grpc.pb.h"
+#include "kefu/identity/v1/verification.grpc.pb.h"
 #include "kefu/kb/v1/bot.grpc.pb.h"
 #include "kefu/kb/v1/knowledge_admin.grpc.pb.h"
 #include "kefu/presence/v1/presence.grpc.pb.h"
@@ -25,6 +26,7 @@
 #include "libs/auth/token.h"
 #include "services/gateway/contact_store.h"
 #include "services/gateway/hub.h"
+#include "services/gateway/metrics.h"
 #include "services/gateway/visitors.h"
 
 namespace kefu::gateway {
@@ -47,6 +49,9 @@ struct GatewaySettings {
   std::string event_group = "gateway";
   // Largest file in a dialog (F35) unless the tenant sets a smaller or larger one.
   int max_file_bytes = 10 << 20;
+  // How long a VOICE contact waits for VerifyCaller / AnswerChallenge before it is routed
+  // unverified (F3).
+  absl::Duration verification_timeout = absl::Seconds(60);
   // How long tenant settings (identity) are cached before they are read again.
   absl::Duration tenant_settings_ttl = absl::Seconds(30);
   // A website visitor counts as online this long after the last page view (F5, F34).
@@ -66,6 +71,7 @@ class Peers final {
   kefu::router::v1::RoutingService::Stub& routing() { return *routing_; }
   kefu::router::v1::RoutingAdminService::Stub& routing_admin() { return *routing_admin_; }
   kefu::identity::v1::AuthService::Stub& identity() { return *identity_; }
+  kefu::identity::v1::VerificationService::Stub& verification() { return *verification_; }
   kefu::presence::v1::PresenceService::Stub& presence() { return *presence_; }
   kefu::kb::v1::BotService::Stub& bots() { return *bots_; }
   kefu::kb::v1::KnowledgeAdminService::Stub& kb_admin() { return *kb_admin_; }
@@ -77,6 +83,7 @@ class Peers final {
   std::unique_ptr<kefu::router::v1::RoutingService::Stub> routing_;
   std::unique_ptr<kefu::router::v1::RoutingAdminService::Stub> routing_admin_;
   std::unique_ptr<kefu::identity::v1::AuthService::Stub> identity_;
+  std::unique_ptr<kefu::identity::v1::VerificationService::Stub> verification_;
   std::unique_ptr<kefu::presence::v1::PresenceService::Stub> presence_;
   std::unique_ptr<kefu::kb::v1::BotService::Stub> bots_;
   std::unique_ptr<kefu::kb::v1::KnowledgeAdminService::Stub> kb_admin_;
@@ -98,6 +105,8 @@ class Gateway final {
         visitors_(&store->pool()) {}
 
   const GatewaySettings& settings() const { return settings_; }
+  // Counts relayed messages from now on (the service sets it; tests may leave it unset).
+  void set_metrics(GatewayMetrics* metrics) { metrics_ = metrics; }
   ContactStore& store() { return *store_; }
   Hub& hub() { return *hub_; }
   VisitorStore& visitors() { return visitors_; }
@@ -143,6 +152,18 @@ class Gateway final {
   absl::StatusOr<kefu::router::v1::EnqueueResponse> Escalate(const std::string& tenant,
                                                              const std::string& contact_id,
                                                              const std::string& department_id);
+
+  // A VOICE contact waits for its caller's verification (F3) before routing. Records the
+  // outcome in the screen pop (F4) and routes: a VIP only counts as VIP when verified.
+  absl::StatusOr<kefu::router::v1::EnqueueResponse> FinishVerification(
+      const std::string& tenant, const std::string& contact_id,
+      const kefu::common::v1::VerificationResult& result);
+  // Remembers the challenge the caller must answer.
+  absl::Status SetChallenge(const std::string& tenant, const std::string& contact_id,
+                            const std::string& challenge_id,
+                            const kefu::common::v1::VerificationResult& so_far);
+  // Routes, unverified, the VOICE contacts whose caller was not verified in time.
+  void SweepVerification(const std::string& tenant);
 
   // The customer silence that ends a dialog for the tenant (F31).
   absl::Duration SilenceTimeout(const std::string& tenant);
@@ -211,6 +232,7 @@ class Gateway final {
   const auth::TokenCodec* codec_;
   const GatewaySettings settings_;
   VisitorStore visitors_;
+  GatewayMetrics* metrics_ = nullptr;
 
   struct CachedAgent {
     kefu::common::v1::AgentSummary summary;

@@ -740,6 +740,9 @@ absl::Status SetupWith(server::ServiceContext& ctx, const GatewaySettings& setti
   ctx.Keep(hub);
   ctx.Keep(peers);
   ctx.Keep(gateway);
+  auto metrics = std::make_shared<GatewayMetrics>(ctx.registry());
+  ctx.Keep(metrics);
+  gateway->set_metrics(metrics.get());
   ctx.AddService(std::make_unique<CustomerGatewayServiceImpl>(gateway.get(), &ctx.authenticator()),
                  v1::CustomerGatewayService::service_full_name());
   ctx.AddService(std::make_unique<AgentGatewayServiceImpl>(gateway.get(), &ctx.authenticator()),
@@ -765,13 +768,15 @@ absl::Status SetupWith(server::ServiceContext& ctx, const GatewaySettings& setti
         continue;
       }
       for (const auto& d : *batch) {
+        // Draining: what is left of the batch stays pending and another replica claims it.
+        if (stop.stop_requested()) break;
         gateway->OnEvent(d.event);
         (void)consumer.Ack(d);
       }
     }
   });
 
-  ctx.AddWorker("gateway silence sweeper", [gateway, store](std::stop_token stop) {
+  ctx.AddWorker("gateway sweeper", [gateway, store, metrics](std::stop_token stop) {
     while (!stop.stop_requested()) {
       std::vector<std::string> tenants;
       {
@@ -781,7 +786,13 @@ absl::Status SetupWith(server::ServiceContext& ctx, const GatewaySettings& setti
           if (listed.ok()) tenants = std::move(*listed);
         }
       }
-      for (const auto& t : tenants) gateway->SweepSilence(t);
+      for (const auto& t : tenants) {
+        gateway->SweepSilence(t);
+        gateway->SweepVerification(t);
+        const std::string key = keys::ActiveDialogs(t);
+        auto active = store->pool().Command({"SCARD", key});
+        if (active.ok()) metrics->SetActiveDialogs(t, redis::ReplyInt(active->get()));
+      }
       const auto wait = absl::ToChronoMilliseconds(gateway->settings().sweep_interval);
       for (auto waited = std::chrono::milliseconds(0); waited < wait && !stop.stop_requested();
            waited += std::chrono::milliseconds(50)) {
@@ -817,6 +828,10 @@ server::ServiceDefinition Definition() {
                 flags.Int("stream-queue-limit", "KEFU_STREAM_QUEUE_LIMIT",
                           "updates queued for one slow client before its stream is ended",
                           &settings->stream_queue_limit);
+                flags.Duration("verification-timeout", "KEFU_VERIFICATION_TIMEOUT",
+                               "a VOICE contact whose caller is not verified by then is routed "
+                               "unverified (F3)",
+                               &settings->verification_timeout);
                 flags.Int("max-file-bytes", "KEFU_MAX_FILE_BYTES",
                           "largest file sent inside a dialog, unless the tenant's settings "
                           "say otherwise (F35)",

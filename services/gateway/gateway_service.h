@@ -45,6 +45,13 @@ class CustomerGatewayServiceImpl final : public CustomerBase {
                            v1::ChooseAgentResponse* response) override;
   grpc::Status TrackVisit(grpc::ServerContext* context, const v1::TrackVisitRequest* request,
                           v1::TrackVisitResponse* response) override;
+  // F3, F4, in voice_flow.cc.
+  grpc::Status VerifyCaller(grpc::ServerContext* context,
+                            grpc::ServerReader<v1::VerifyCallerRequest>* reader,
+                            v1::VerifyCallerResponse* response) override;
+  grpc::Status AnswerChallenge(grpc::ServerContext* context,
+                               const v1::AnswerChallengeRequest* request,
+                               v1::AnswerChallengeResponse* response) override;
   // F6, F16, F41, F42, in entry_rpcs.cc.
   grpc::Status GetEntryConfig(grpc::ServerContext* context,
                               const v1::GetEntryConfigRequest* request,

@@ -39,6 +39,9 @@ absl::Status Setup(server::ServiceContext& ctx, const AuthSettings& settings,
   auto voiceprints = std::make_shared<PgVoiceprintStore>(ctx.pg(), std::move(key));
   auto verify = std::make_unique<VerificationServiceImpl>(voiceprints.get(), std::move(voice_model),
                                                           &ctx.authenticator(), policy);
+  auto metrics = std::make_shared<VerificationMetrics>(ctx.registry());
+  verify->set_metrics(metrics.get());
+  ctx.Keep(std::move(metrics));
   ctx.Keep(std::move(voiceprints));
   ctx.AddService(std::move(verify), v1::VerificationService::service_full_name());
   return absl::OkStatus();

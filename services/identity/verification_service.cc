@@ -21,6 +21,28 @@
 #include "libs/common/status_macros.h"
 
 namespace kefu::identity {
+
+VerificationMetrics::VerificationMetrics(prometheus::Registry& registry)
+    : decisions_(prometheus::BuildCounter()
+                     .Name("kefu_identity_verification_decisions_total")
+                     .Help("Voice verifications by decision")
+                     .Register(registry)),
+      accept_(decisions_.Add({{"decision", "accept"}})),
+      uncertain_(decisions_.Add({{"decision", "uncertain"}})),
+      reject_(decisions_.Add({{"decision", "reject"}})),
+      no_voiceprint_(decisions_.Add({{"decision", "no_voiceprint"}})) {}
+
+void VerificationMetrics::Count(kefu::common::v1::VerificationDecision decision, bool enrolled) {
+  if (!enrolled) {
+    no_voiceprint_.Increment();
+  } else if (decision == kefu::common::v1::VERIFICATION_DECISION_ACCEPT) {
+    accept_.Increment();
+  } else if (decision == kefu::common::v1::VERIFICATION_DECISION_REJECT) {
+    reject_.Increment();
+  } else {
+    uncertain_.Increment();
+  }
+}
 namespace {
 
 using google::protobuf::util::TimeUtil;
@@ -445,6 +467,7 @@ absl::Status VerificationServiceImpl::Verify(grpc::ServerContext* context,
     response->set_decision(kefu::common::v1::VERIFICATION_DECISION_UNSPECIFIED);
     response->set_challenge_required(true);
     KEFU_ASSIGN_OR_RETURN(*response->mutable_verification_id(), store_->Audit(tenant, audit));
+    if (metrics_ != nullptr) metrics_->Count(response->decision(), false);
     return absl::OkStatus();
   }
   if (speech < absl::ToDoubleSeconds(policy_.min_verify_speech)) {
@@ -491,6 +514,7 @@ absl::Status VerificationServiceImpl::Verify(grpc::ServerContext* context,
     }
   }
   KEFU_ASSIGN_OR_RETURN(*response->mutable_verification_id(), store_->Audit(tenant, audit));
+  if (metrics_ != nullptr) metrics_->Count(decision, true);
   log::Info("voice verified",
             {{"tenant", tenant},
              {"contact", meta.contact_id()},

@@ -1,5 +1,8 @@
 #pragma once
 
+#include <prometheus/counter.h>
+#include <prometheus/registry.h>
+
 #include <memory>
 #include <string>
 
@@ -48,12 +51,30 @@ absl::StatusOr<std::shared_ptr<const audio::VoiceModel>> LoadVoiceModel(const st
 
 // kefu.identity.v1.VerificationService: voiceprints (GMM-UBM, MAP, Z-normalised LLR) and
 // the fixed-information fallback with attempt limits and lockout (F3).
+// kefu_identity_verification_decisions_total{decision}: voice verifications by outcome
+// (accept, uncertain, reject, no_voiceprint) (F68).
+class VerificationMetrics final {
+ public:
+  explicit VerificationMetrics(prometheus::Registry& registry);
+  void Count(kefu::common::v1::VerificationDecision decision, bool enrolled);
+
+ private:
+  prometheus::Family<prometheus::Counter>& decisions_;
+  prometheus::Counter& accept_;
+  prometheus::Counter& uncertain_;
+  prometheus::Counter& reject_;
+  prometheus::Counter& no_voiceprint_;
+};
+
 class VerificationServiceImpl final : public v1::VerificationService::Service {
  public:
   // `model` may be null: voice RPCs then answer UNAVAILABLE, challenges still work.
   VerificationServiceImpl(VoiceprintStore* store, std::shared_ptr<const audio::VoiceModel> model,
                           const auth::Authenticator* authenticator, VerificationPolicy policy)
       : store_(store), model_(std::move(model)), authenticator_(authenticator), policy_(policy) {}
+
+  // Counts verification outcomes from now on (the service sets it; tests may leave it unset).
+  void set_metrics(VerificationMetrics* metrics) { metrics_ = metrics; }
 
   // kefu::identity::v1::VerificationService::Service
   grpc::Status EnrollVoiceprint(grpc::ServerContext* context,
@@ -94,6 +115,7 @@ class VerificationServiceImpl final : public v1::VerificationService::Service {
   std::shared_ptr<const audio::VoiceModel> model_;
   const auth::Authenticator* authenticator_;
   const VerificationPolicy policy_;
+  VerificationMetrics* metrics_ = nullptr;
 };
 
 }  // namespace kefu::identity

@@ -93,7 +93,8 @@ struct Stack {
   std::optional<kefu::testing::RunningService> kb;
   std::unique_ptr<kefu::kb::v1::KnowledgeAdminService::Stub> kb_admin;
 
-  explicit Stack(int replicas = 1, bool with_kb = false) {
+  explicit Stack(int replicas = 1, bool with_kb = false,
+                 absl::Duration verification_timeout = absl::Seconds(60)) {
     if (with_kb) {
       kb.emplace(kefu::testing::StartService(kefu::kb::Definition()));
       kb_admin = kefu::kb::v1::KnowledgeAdminService::NewStub(kb->channel);
@@ -113,6 +114,7 @@ struct Stack {
       kefu::gateway::GatewaySettings settings;
       settings.sweep_interval = absl::Milliseconds(100);
       settings.tenant_settings_ttl = absl::Milliseconds(200);
+      settings.verification_timeout = verification_timeout;
       settings.event_group = absl::StrCat("gateway-test-", getpid(), "-", tenant);
       auto def = kefu::gateway::Definition(settings);
       auto config = kefu::testing::TestServiceConfig(def, "");
@@ -220,7 +222,8 @@ struct Stack {
     REQUIRE(presence_stub->SetStatus(CallWith(AgentToken(id)).get(), online, &set).ok());
   }
 
-  void VipCustomer(const std::string& phone, const std::string& name) {
+  // Returns the new customer's id.
+  std::string VipCustomer(const std::string& phone, const std::string& name) {
     crm::CreateCustomerRequest request;
     request.mutable_customer()->set_name(name);
     request.mutable_customer()->add_phones(phone);
@@ -229,6 +232,7 @@ struct Stack {
     auto st = customers->CreateCustomer(CallWith(admin).get(), request, &response);
     INFO(st.error_message());
     REQUIRE(st.ok());
+    return response.customer().customer_id();
   }
 
   gv1::StartContactResponse Start(const std::string& phone, int replica = 0,
