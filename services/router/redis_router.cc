@@ -1,11 +1,11 @@
 #include "services/router/redis_router.h"
 
+#include <algorithm>
+
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
-
-#include <algorithm>
 #include "libs/auth/token.h"
 #include "libs/common/embedded.h"
 #include "libs/events/events.h"
@@ -64,18 +64,14 @@ std::vector<std::pair<std::string, std::string>> Pairs(const redisReply* r) {
 
 }  // namespace
 
-absl::StatusOr<EnqueueResult> RedisRouter::Enqueue(const std::string& tenant,
-                                                   const std::string& contact_id,
-                                                   const std::string& department_id, int tier,
-                                                   const std::string& dialog_id,
-                                                   const std::string& customer_id,
-                                                   const std::string& exclusive_agent_id,
-                                                   const Eligibility& eligibility, int channel) {
-  auto reply = Run(tenant, {"enqueue", contact_id, department_id, std::to_string(tier), dialog_id,
-                            customer_id, exclusive_agent_id,
-                            absl::StrJoin(eligibility.agent_ids, ","),
-                            absl::StrJoin(eligibility.department_ids, ","),
-                            std::to_string(channel)});
+absl::StatusOr<EnqueueResult> RedisRouter::Enqueue(
+    const std::string& tenant, const std::string& contact_id, const std::string& department_id,
+    int tier, const std::string& dialog_id, const std::string& customer_id,
+    const std::string& exclusive_agent_id, const Eligibility& eligibility, int channel) {
+  auto reply =
+      Run(tenant, {"enqueue", contact_id, department_id, std::to_string(tier), dialog_id,
+                   customer_id, exclusive_agent_id, absl::StrJoin(eligibility.agent_ids, ","),
+                   absl::StrJoin(eligibility.department_ids, ","), std::to_string(channel)});
   if (!reply.ok()) return reply.status();
   EnqueueResult out;
   out.state = static_cast<int>(Int(At(*reply, 0)));
@@ -84,6 +80,7 @@ absl::StatusOr<EnqueueResult> RedisRouter::Enqueue(const std::string& tenant,
   out.queue_id = Str(At(*reply, 3));
   out.position = static_cast<int>(Int(At(*reply, 4)));
   out.ring_offers = Pairs(At(*reply, 5));
+  out.staffed = At(*reply, 6) == nullptr || Int(At(*reply, 6)) != 0;  // a retry omits it
   return out;
 }
 

@@ -22,6 +22,8 @@ struct EnqueueResult {
   int position = -1;  // 0-based place in the queue while QUEUED
   // Ring-all (F12): every open offer, agent -> offer id (agent_id/offer_id stay empty).
   std::vector<std::pair<std::string, std::string>> ring_offers;
+  // False when the contact waits and no agent who may take it is ONLINE (F33).
+  bool staffed = true;
 };
 
 // Who may take a contact (F15, F16): designated agents and the agents of eligible

@@ -105,21 +105,21 @@ grpc::Status RoutingServiceImpl::Enqueue(grpc::ServerContext* context,
     Eligibility eligibility;
     const bool any_region =
         !region.country_code().empty() || !region.province().empty() || !region.city().empty();
-    if (!request->entry_point_id().empty() || any_region || !request->requested_agent_id().empty()) {
+    if (!request->entry_point_id().empty() || any_region ||
+        !request->requested_agent_id().empty()) {
       KEFU_ASSIGN_OR_RETURN(auto config, designations_->Get(tenant));
       const v1::EntryPoint* entry_point = nullptr;
       if (!request->entry_point_id().empty()) {
         auto it = config->entry_points.find(request->entry_point_id());
         if (it == config->entry_points.end()) {
           return InvalidField("entry_point_id", absl::StrCat("unknown entry point \"",
-                                                            request->entry_point_id(), "\""));
+                                                             request->entry_point_id(), "\""));
         }
         entry_point = &it->second;
       }
-      KEFU_ASSIGN_OR_RETURN(Decision decision,
-                            Decide(entry_point, config->strategies, region,
-                                   request->requested_department_id(),
-                                   request->requested_agent_id()));
+      KEFU_ASSIGN_OR_RETURN(Decision decision, Decide(entry_point, config->strategies, region,
+                                                      request->requested_department_id(),
+                                                      request->requested_agent_id()));
       eligibility = std::move(decision.eligibility);
       // The contact waits in its first eligible department's queue (else the tier's or
       // the default one); the designated agents may serve any queue.
@@ -148,7 +148,8 @@ grpc::Status RoutingServiceImpl::Enqueue(grpc::ServerContext* context,
       offer->set_offer_id(offer_id);
       offer->set_agent_id(agent);
     }
-    response->set_no_agent_available(result.state == kefu::common::v1::CONTACT_STATE_QUEUED);
+    response->set_no_agent_available(result.state == kefu::common::v1::CONTACT_STATE_QUEUED &&
+                                     !result.staffed);
     return absl::OkStatus();
   });
 }
@@ -502,8 +503,7 @@ grpc::Status RoutingServiceImpl::ResolveRegion(grpc::ServerContext* context,
                                                v1::ResolveRegionResponse* response) {
   return HandleRpc([&]() -> absl::Status {
     KEFU_RETURN_IF_ERROR(
-        authenticator_
-            ->Require(*context, {ROLE_SERVICE, ROLE_ADMIN, ROLE_SUPERVISOR, ROLE_AGENT})
+        authenticator_->Require(*context, {ROLE_SERVICE, ROLE_ADMIN, ROLE_SUPERVISOR, ROLE_AGENT})
             .status());
     if (request->ip().size() > 64) return InvalidField("ip", "must be at most 64 characters");
     KEFU_ASSIGN_OR_RETURN(*response->mutable_region(), geo_->Lookup(request->ip()));
@@ -827,7 +827,8 @@ grpc::Status RoutingAdminServiceImpl::DeleteQueue(grpc::ServerContext* context,
   return HandleRpc([&]() -> absl::Status {
     KEFU_ASSIGN_OR_RETURN(auth::Claims caller, authenticator_->Require(*context, {ROLE_ADMIN}));
     KEFU_RETURN_IF_ERROR(ValidateId("queue_id", request->queue_id()));
-    KEFU_ASSIGN_OR_RETURN(QueueSnapshot live, router_->Queue(caller.tenant_id, request->queue_id()));
+    KEFU_ASSIGN_OR_RETURN(QueueSnapshot live,
+                          router_->Queue(caller.tenant_id, request->queue_id()));
     if (live.length > 0) {
       return absl::FailedPreconditionError(absl::StrCat(
           "queue \"", request->queue_id(), "\" still has ", live.length, " waiting contacts"));
@@ -973,8 +974,8 @@ absl::Status RoutingAdminServiceImpl::PutEntryPoint(grpc::ServerContext* context
 grpc::Status RoutingAdminServiceImpl::CreateEntryPoint(grpc::ServerContext* context,
                                                        const v1::CreateEntryPointRequest* request,
                                                        v1::CreateEntryPointResponse* response) {
-  return ToGrpcStatus(PutEntryPoint(context, request->entry_point(), {}, true,
-                                    response->mutable_entry_point()));
+  return ToGrpcStatus(
+      PutEntryPoint(context, request->entry_point(), {}, true, response->mutable_entry_point()));
 }
 
 grpc::Status RoutingAdminServiceImpl::UpdateEntryPoint(grpc::ServerContext* context,
@@ -1052,7 +1053,8 @@ absl::Status RoutingAdminServiceImpl::PutRegionStrategy(grpc::ServerContext* con
   if (stored.department_ids().empty()) {
     return InvalidField("strategy.department_ids", "name at least one department");
   }
-  KEFU_RETURN_IF_ERROR(CheckDepartments(tenant, "strategy.department_ids", stored.department_ids()));
+  KEFU_RETURN_IF_ERROR(
+      CheckDepartments(tenant, "strategy.department_ids", stored.department_ids()));
   for (const auto& id : stored.entry_point_ids()) {
     KEFU_RETURN_IF_ERROR(ValidateId("strategy.entry_point_ids", id));
     auto entry_point = store_->GetEntryPoint(tenant, id);
@@ -1079,8 +1081,8 @@ grpc::Status RoutingAdminServiceImpl::CreateRegionStrategy(
 grpc::Status RoutingAdminServiceImpl::UpdateRegionStrategy(
     grpc::ServerContext* context, const v1::UpdateRegionStrategyRequest* request,
     v1::UpdateRegionStrategyResponse* response) {
-  return ToGrpcStatus(PutRegionStrategy(context, request->strategy(), request->update_mask(),
-                                        false, response->mutable_strategy()));
+  return ToGrpcStatus(PutRegionStrategy(context, request->strategy(), request->update_mask(), false,
+                                        response->mutable_strategy()));
 }
 
 grpc::Status RoutingAdminServiceImpl::DeleteRegionStrategy(

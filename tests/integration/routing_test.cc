@@ -53,7 +53,8 @@ TEST_CASE("least busy spreads contacts evenly and max concurrent is never exceed
   // Every slot is reserved (F13): the tenth waits.
   auto tenth = c.Enqueue("c9", NEW);
   CHECK(tenth.routing().state() == QUEUED);
-  CHECK(tenth.no_agent_available());
+  // Busy agents free up: the customer waits rather than being sent to LeaveMessage.
+  CHECK_FALSE(tenth.no_agent_available());
   for (const char* a : {"a1", "a2", "a3"}) CHECK(c.Load(a) == 3);
 }
 
@@ -64,7 +65,10 @@ TEST_CASE("BUSY, AWAY and OFFLINE agents get no new contacts") {
   c.Agent("busy", {"support"}, 5, BUSY);
   c.Agent("away", {"support"}, 5, AWAY);
   c.Agent("off", {"support"}, 5, OFFLINE);
-  CHECK(c.Enqueue("c1", NEW).routing().state() == QUEUED);
+  auto queued = c.Enqueue("c1", NEW);
+  CHECK(queued.routing().state() == QUEUED);
+  // Nobody who may take it is ONLINE: the customer is offered LeaveMessage (F33).
+  CHECK(queued.no_agent_available());
   absl::SleepFor(absl::Milliseconds(300));
   CHECK(c.Contact("c1").state() == QUEUED);
   c.SetStatus("away", ONLINE);

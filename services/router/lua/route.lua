@@ -487,8 +487,26 @@ if op == 'enqueue' then
        pb_int(10, ARGV[12]))
   match(q)
   local f = redis.call('HMGET', c, 'state', 'agent', 'offer_id')
+  -- A waiting contact is "staffed" while an agent who may take it is ONLINE (busy with
+  -- others, it will free up); otherwise the customer is offered LeaveMessage (F33).
+  local staffed = 1
+  if tonumber(f[1]) == QUEUED then
+    local ids
+    if elig_a ~= '' or elig_d ~= '' then
+      ids = eligible_ids(elig_a, elig_d)
+    else
+      ids = redis.call('SMEMBERS', P .. 'qagents:' .. q)
+    end
+    staffed = 0
+    for _, id in ipairs(ids) do
+      if tonumber(redis.call('HGET', P .. 'agent:' .. id, 'status')) == ONLINE then
+        staffed = 1
+        break
+      end
+    end
+  end
   return {tonumber(f[1]), f[2] or '', f[3] or '', q, redis.call('ZRANK', P .. 'queue:' .. q, cid) or -1,
-          redis.call('HGETALL', P .. 'ring:' .. cid)}
+          redis.call('HGETALL', P .. 'ring:' .. cid), staffed}
 
 elseif op == 'accept' then
   -- ARGV[4] offer id, [5] agent id
