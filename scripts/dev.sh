@@ -121,6 +121,7 @@ kefu is running.
   try        $bin/kefuctl health   |   $bin/kefuctl services
              export KEFUCTL_TOKEN=\$($bin/kefuctl login $demo_tenant admin $demo_password)
              $bin/kefuctl user create alice agent alice-password "Alice"
+             $bin/kefuctl --tenant $demo_tenant demo --duration 60 --admin-password $demo_password
 
 Press Ctrl-C to stop.
 INFO

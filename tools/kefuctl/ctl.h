@@ -11,6 +11,10 @@
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
 
+namespace kefu {
+class FlagSet;
+}  // namespace kefu
+
 // What every kefuctl command gets: where the services are, the deadline, and a token.
 namespace kefu::ctl {
 
@@ -44,6 +48,8 @@ std::vector<CommandSpec> IdentityCommands();
 std::vector<CommandSpec> CrmCommands();
 std::vector<CommandSpec> KbCommands();
 std::vector<CommandSpec> VoiceCommands();
+// `demo` registers its own flags (--duration, --agents, --rate ...) on kefuctl's flag set.
+std::vector<CommandSpec> DemoCommands(FlagSet* flags);
 
 // Prints a status as "kefuctl: NOT_FOUND: customer c-1" to stderr and returns 1.
 int Failed(const grpc::Status& status);

@@ -46,14 +46,15 @@ int Services(const std::vector<std::string>&, const CtlContext& ctx) {
   return failed == 0 ? 0 : 1;
 }
 
-std::vector<CommandSpec> AllCommands() {
+std::vector<CommandSpec> AllCommands(kefu::FlagSet* flags) {
   std::vector<CommandSpec> commands = {
       {"health", "health", "check every service's gRPC health; exit 1 unless all are SERVING",
        Health},
       {"services", "services", "list the gRPC services each server offers (reflection)", Services},
   };
-  for (auto group : {kefu::ctl::IdentityCommands(), kefu::ctl::CrmCommands(),
-                     kefu::ctl::KbCommands(), kefu::ctl::VoiceCommands()}) {
+  for (auto group :
+       {kefu::ctl::IdentityCommands(), kefu::ctl::CrmCommands(), kefu::ctl::KbCommands(),
+        kefu::ctl::VoiceCommands(), kefu::ctl::DemoCommands(flags)}) {
     commands.insert(commands.end(), group.begin(), group.end());
   }
   return commands;
@@ -80,7 +81,7 @@ int main(int argc, char** argv) {
   flags.String("tenant", "KEFUCTL_TENANT", "tenant to act in (with KEFU_JWT_KEY)", &ctx.tenant);
   flags.String("token", "KEFUCTL_TOKEN", "access token to call with", &ctx.token);
   flags.String("jwt-key", "KEFU_JWT_KEY", "deployment signing key (operators only)", &ctx.jwt_key);
-  const std::vector<CommandSpec> commands = AllCommands();
+  const std::vector<CommandSpec> commands = AllCommands(&flags);
   if (auto st = flags.Parse(argc, argv); !st.ok()) {
     std::fprintf(stderr, "kefuctl: %s\n", std::string(st.message()).c_str());
     return 2;
