@@ -26,8 +26,9 @@ packages=(
   libmaxminddb-dev mmdb-bin geoip-database
 )
 skip_tools="${KEFU_DEPS_SKIP_TOOLS:-0}"
-# Deployment validation (tests/deploy): compose file check and YAML lint.
-if [ "$skip_tools" != 1 ]; then packages+=(docker-compose yamllint); fi
+# Deployment validation (tests/deploy): compose file check, YAML lint, and promtool (Debian's
+# prometheus package) for the rules, alerts and dashboards.
+if [ "$skip_tools" != 1 ]; then packages+=(docker-compose yamllint prometheus); fi
 
 sudo_cmd=()
 if [ "$(id -u)" -ne 0 ]; then sudo_cmd=(sudo); fi
