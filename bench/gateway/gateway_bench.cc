@@ -1,0 +1,566 @@
+// gateway_bench: how many idle agent Updates streams one gateway holds, what each costs in
+// memory, and how long a customer's message takes to reach its agent while they are open.
+//
+// The gateway, router, presence, crm and identity run in this process (tests/support
+// ServiceRuntime, real gRPC on loopback) on throwaway Redis and PostgreSQL, as route_bench
+// does. The idle agent desktops run in a child process (this program re-executed with
+// --idle-client), so the RSS growth of this process while they connect is the servers'
+// cost per stream, not the clients'. Each idle desktop opens one stream on its own HTTP/2
+// connection by default (--per-channel 1, as real desktops do); --per-channel 100 puts
+// 100 streams on each connection instead.
+//
+// Measured, in one run:
+//   floor: Redis PING round trip p50 and an empty gRPC call (health Check) p50;
+//   streams: idle agent streams opened (each waits for its snapshot), the time it took,
+//     and bytes per stream = this process's RSS delta / streams (server side: gateway plus
+//     gRPC core; the other services do nothing per idle stream) and the child's RSS / streams
+//     (client side, for reference);
+//   latency: customer Send -> the agent's Updates stream receives the message, p50/p99/max,
+//     for --messages messages at --rate per second (open loop) over --dialogs dialogs, with
+//     all the idle streams still open.
+//
+//   gateway_bench [--streams 10000] [--per-channel 1] [--messages 3000] [--rate 300]
+//                 [--dialogs 20]
+// Last line: gateway_bench streams=N bytes_per_stream=N p50_us=N p99_us=N ratio=N
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <fstream>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+#include "absl/strings/strip.h"
+#include "absl/time/clock.h"
+#include "grpc/health/v1/health.grpc.pb.h"
+#include "kefu/gateway/v1/gateway.grpc.pb.h"
+#include "kefu/presence/v1/presence.grpc.pb.h"
+#include "kefu/router/v1/routing_admin.grpc.pb.h"
+#include "libs/auth/authorize.h"
+#include "libs/common/config.h"
+#include "libs/redis/client.h"
+#include "services/crm/crm_service.h"
+#include "services/gateway/gateway_service.h"
+#include "services/identity/identity_service.h"
+#include "services/presence/presence_service.h"
+#include "services/router/router_service.h"
+#include "tests/support/env.h"
+#include "tests/support/service_harness.h"
+
+namespace {
+
+namespace common = kefu::common::v1;
+namespace gw = kefu::gateway::v1;
+namespace rv1 = kefu::router::v1;
+namespace pv1 = kefu::presence::v1;
+using kefu::testing::CallWith;
+using kefu::testing::TokenFor;
+using Clock = std::chrono::steady_clock;
+
+double Percentile(std::vector<double> v, double p) {
+  if (v.empty()) return 0;
+  std::sort(v.begin(), v.end());
+  return v[std::min(v.size() - 1, static_cast<size_t>(p * static_cast<double>(v.size())))];
+}
+
+int Flag(int argc, char** argv, const char* name, int fallback) {
+  for (int i = 1; i + 1 < argc; ++i) {
+    int value;
+    if (std::string(argv[i]) == name && absl::SimpleAtoi(argv[i + 1], &value)) return value;
+  }
+  return fallback;
+}
+
+std::string StringFlag(int argc, char** argv, const char* name) {
+  for (int i = 1; i + 1 < argc; ++i) {
+    if (std::string(argv[i]) == name) return argv[i + 1];
+  }
+  return "";
+}
+
+bool HasFlag(int argc, char** argv, const char* name) {
+  for (int i = 1; i < argc; ++i) {
+    if (std::string(argv[i]) == name) return true;
+  }
+  return false;
+}
+
+// Resident set size of a process in bytes (/proc/<pid>/statm, second field).
+int64_t RssBytes(pid_t pid = 0) {
+  std::ifstream statm(pid == 0 ? std::string("/proc/self/statm")
+                               : absl::StrCat("/proc/", pid, "/statm"));
+  int64_t size = 0, resident = 0;
+  statm >> size >> resident;
+  return resident * sysconf(_SC_PAGESIZE);
+}
+
+// 10,000 connections need 10,000 descriptors on each side.
+void RaiseFileLimit() {
+  rlimit limit{};
+  if (getrlimit(RLIMIT_NOFILE, &limit) == 0 && limit.rlim_cur < limit.rlim_max) {
+    limit.rlim_cur = limit.rlim_max;
+    setrlimit(RLIMIT_NOFILE, &limit);
+  }
+}
+
+int64_t FileLimit() {
+  rlimit limit{};
+  getrlimit(RLIMIT_NOFILE, &limit);
+  return static_cast<int64_t>(limit.rlim_cur);
+}
+
+// A channel of its own: distinct channel args keep gRPC from sharing one subchannel (one
+// TCP connection) between channels to the same address.
+std::shared_ptr<grpc::Channel> OwnChannel(const std::string& addr, int index) {
+  grpc::ChannelArguments args;
+  args.SetInt("kefu.bench.channel_index", index);
+  return grpc::CreateCustomChannel(addr, grpc::InsecureChannelCredentials(), args);
+}
+
+// ---------------------------------------------------------------------------------------
+// Child: idle agent desktops. Prints "progress <n>" lines and "opened <ok> <failed> <ms>",
+// then keeps the streams open until its stdin closes.
+
+class IdleStream final : public grpc::ClientReadReactor<gw::AgentGatewayServiceUpdatesResponse> {
+ public:
+  IdleStream(gw::AgentGatewayService::Stub* stub, const std::string& token,
+             std::atomic<int>* opened, std::atomic<int>* failed)
+      : opened_(opened), failed_(failed) {
+    kefu::auth::AttachToken(&ctx_, token);
+    stub->async()->Updates(&ctx_, &request_, this);
+    StartRead(&response_);
+    StartCall();
+  }
+  void OnReadDone(bool ok) override {
+    if (!ok) return;  // OnDone follows
+    if (!first_) {
+      first_ = true;
+      ++*opened_;
+    }
+    StartRead(&response_);
+  }
+  void OnDone(const grpc::Status& status) override {
+    if (!first_) {
+      if (failed_->fetch_add(1) < 3) {
+        std::fprintf(stderr, "idle stream failed: %d %s\n", status.error_code(),
+                     status.error_message().c_str());
+      }
+    }
+  }
+
+ private:
+  grpc::ClientContext ctx_;
+  gw::AgentGatewayServiceUpdatesRequest request_;
+  gw::AgentGatewayServiceUpdatesResponse response_;
+  std::atomic<int>* opened_;
+  std::atomic<int>* failed_;
+  bool first_ = false;
+};
+
+int IdleClient(int argc, char** argv) {
+  RaiseFileLimit();
+  const std::string addr = StringFlag(argc, argv, "--addr");
+  const std::string tenant = StringFlag(argc, argv, "--tenant");
+  const int streams = Flag(argc, argv, "--streams", 10000);
+  const int per_channel = std::max(1, Flag(argc, argv, "--per-channel", 1));
+  std::vector<std::shared_ptr<grpc::Channel>> channels;
+  std::vector<std::unique_ptr<gw::AgentGatewayService::Stub>> stubs;
+  std::vector<std::unique_ptr<IdleStream>> open;  // never destroyed: the process _Exits
+  std::atomic<int> opened{0}, failed{0};
+  const absl::Time start = absl::Now();
+  for (int i = 0; i < streams; ++i) {
+    if (i % per_channel == 0) {
+      channels.push_back(OwnChannel(addr, i / per_channel));
+      stubs.push_back(gw::AgentGatewayService::NewStub(channels.back()));
+    }
+    const std::string token =
+        TokenFor(tenant, common::ROLE_AGENT, absl::StrCat("idle-", i), absl::Hours(2));
+    open.push_back(std::make_unique<IdleStream>(stubs.back().get(), token, &opened, &failed));
+    // Do not outrun the server by more than a few hundred stream opens.
+    while (i - opened.load() - failed.load() > 500) absl::SleepFor(absl::Milliseconds(1));
+    if ((i + 1) % 2000 == 0) {
+      std::printf("progress %d\n", opened.load());
+      std::fflush(stdout);
+    }
+  }
+  const absl::Time until = absl::Now() + absl::Seconds(120);
+  while (opened + failed < streams && absl::Now() < until) absl::SleepFor(absl::Milliseconds(20));
+  std::printf("opened %d %d %.0f\n", opened.load(), failed.load(),
+              absl::ToDoubleMilliseconds(absl::Now() - start));
+  std::fflush(stdout);
+  char buffer[64];
+  while (read(0, buffer, sizeof(buffer)) > 0) {
+  }
+  std::fflush(stdout);
+  std::_Exit(0);  // 10,000 reactors need no orderly teardown
+}
+
+struct Child {
+  pid_t pid = -1;
+  int to_child = -1;
+  FILE* from_child = nullptr;
+};
+
+// fork + exec of this program; between them only async-signal-safe calls.
+Child SpawnSelf(std::vector<std::string> args) {
+  std::vector<char*> argv;
+  args.insert(args.begin(), "/proc/self/exe");
+  for (auto& a : args) argv.push_back(a.data());
+  argv.push_back(nullptr);
+  int in[2], out[2];
+  if (pipe2(in, O_CLOEXEC) != 0 || pipe2(out, O_CLOEXEC) != 0) return {};
+  const pid_t pid = fork();
+  if (pid == 0) {
+    dup2(in[0], 0);
+    dup2(out[1], 1);
+    execv(argv[0], argv.data());
+    _exit(127);
+  }
+  close(in[0]);
+  close(out[1]);
+  return Child{pid, in[1], fdopen(out[0], "r")};
+}
+
+// ---------------------------------------------------------------------------------------
+// Parent: the stack, the floor, the idle streams, the latency.
+
+kefu::testing::RunningService StartGateway(
+    const std::map<std::string, std::string, std::less<>>& peers) {
+  const kefu::server::ServiceDefinition definition = kefu::gateway::Definition();
+  kefu::testing::RunningService out;
+  kefu::ServiceConfig config;
+  config.service = "gateway";
+  config.grpc_addr = "127.0.0.1:0";
+  config.metrics_addr = "";
+  config.redis_url = kefu::testing::SharedEnv().redis_url;
+  config.jwt_key = kefu::testing::kTestJwtKey;
+  config.health_interval = absl::Milliseconds(200);
+  config.drain_timeout = absl::Seconds(1);
+  config.peers = peers;
+  const kefu::ServiceInfo* info = kefu::FindService("gateway");
+  if (info != nullptr && info->needs_postgres) {
+    out.pg_dsn = kefu::testing::FreshDatabase("gateway");
+    config.pg_dsn = out.pg_dsn;
+  }
+  auto runtime = kefu::server::ServiceRuntime::Start(definition, std::move(config));
+  if (!runtime.ok()) {
+    std::fprintf(stderr, "cannot start gateway: %s\n", runtime.status().ToString().c_str());
+    std::exit(1);
+  }
+  out.runtime = std::move(*runtime);
+  out.addr = absl::StrCat("127.0.0.1:", out.runtime->port());
+  out.channel = grpc::CreateChannel(out.addr, grpc::InsecureChannelCredentials());
+  return out;
+}
+
+void Check(const grpc::Status& st, const char* what) {
+  if (st.ok() || st.error_code() == grpc::StatusCode::ALREADY_EXISTS) return;
+  std::fprintf(stderr, "gateway_bench: %s: %d %s\n", what, st.error_code(),
+               st.error_message().c_str());
+  std::exit(1);
+}
+
+struct Stack {
+  kefu::testing::RunningService identity =
+      kefu::testing::StartService(kefu::identity::Definition());
+  kefu::testing::RunningService router = kefu::testing::StartService(kefu::router::Definition());
+  kefu::testing::RunningService presence =
+      kefu::testing::StartService(kefu::presence::Definition());
+  kefu::testing::RunningService crm = kefu::testing::StartService(
+      {.name = "crm", .register_flags = nullptr, .setup = kefu::crm::Setup});
+  kefu::testing::RunningService gateway = StartGateway({{"identity", identity.addr},
+                                                        {"router", router.addr},
+                                                        {"presence", presence.addr},
+                                                        {"crm", crm.addr}});
+  std::string tenant = kefu::testing::UniqueTenant("gwbench");
+  std::string admin = TokenFor(tenant, common::ROLE_ADMIN, "boss", absl::Hours(2));
+  std::string service = TokenFor(tenant, common::ROLE_SERVICE, "svc:bench", absl::Hours(2));
+};
+
+// An agent desktop of the latency phase: accepts every offer, stamps every customer message.
+struct ActiveAgent {
+  std::string id, token, session;
+  std::unique_ptr<grpc::ClientContext> stream;
+  std::thread reader;
+};
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  if (HasFlag(argc, argv, "--idle-client")) return IdleClient(argc, argv);
+  signal(SIGPIPE, SIG_IGN);
+  RaiseFileLimit();
+  const int streams = Flag(argc, argv, "--streams", 10000);
+  const int per_channel = std::max(1, Flag(argc, argv, "--per-channel", 1));
+  const int messages = Flag(argc, argv, "--messages", 3000);
+  const int rate = std::max(1, Flag(argc, argv, "--rate", 300));
+  const int dialogs = std::max(1, Flag(argc, argv, "--dialogs", 20));
+  std::printf(
+      "gateway_bench: %d idle streams (%d per connection), %d messages at %d/s over %d "
+      "dialogs; RLIMIT_NOFILE=%lld\n",
+      streams, per_channel, messages, rate, dialogs, static_cast<long long>(FileLimit()));
+  std::fflush(stdout);
+
+  Stack stack;
+  auto admin_stub = rv1::RoutingAdminService::NewStub(stack.router.channel);
+  auto presence_stub = pv1::PresenceService::NewStub(stack.presence.channel);
+  {
+    rv1::CreateQueueRequest queue;
+    queue.mutable_queue()->set_queue_id("main");
+    queue.mutable_queue()->set_is_default(true);
+    rv1::CreateQueueResponse queue_response;
+    Check(admin_stub->CreateQueue(CallWith(stack.admin).get(), queue, &queue_response),
+          "CreateQueue");
+    rv1::CreateDepartmentRequest dept;
+    dept.mutable_department()->set_department_id("support");
+    dept.mutable_department()->set_queue_id("main");
+    rv1::CreateDepartmentResponse dept_response;
+    Check(admin_stub->CreateDepartment(CallWith(stack.admin).get(), dept, &dept_response),
+          "CreateDepartment");
+  }
+
+  // Floor 1: a Redis round trip. Floor 2: an empty gRPC call to the gateway's server.
+  kefu::redis::PoolOptions options;
+  options.url = *kefu::redis::ParseUrl(kefu::testing::SharedEnv().redis_url);
+  kefu::redis::Pool pool(options);
+  std::vector<double> redis_rtt, grpc_rtt;
+  auto health = grpc::health::v1::Health::NewStub(stack.gateway.channel);
+  for (int i = 0; i < 2000; ++i) {
+    const absl::Time start = absl::Now();
+    (void)pool.Command({"PING"});
+    redis_rtt.push_back(absl::ToDoubleMicroseconds(absl::Now() - start));
+  }
+  for (int i = 0; i < 2000; ++i) {
+    grpc::ClientContext ctx;
+    grpc::health::v1::HealthCheckRequest request;
+    grpc::health::v1::HealthCheckResponse response;
+    const absl::Time start = absl::Now();
+    (void)health->Check(&ctx, request, &response);
+    grpc_rtt.push_back(absl::ToDoubleMicroseconds(absl::Now() - start));
+  }
+  const double grpc_p50 = Percentile(grpc_rtt, 0.5);
+  std::printf("floor: redis_rtt_p50_us=%.0f grpc_rtt_p50_us=%.0f\n", Percentile(redis_rtt, 0.5),
+              grpc_p50);
+  std::fflush(stdout);
+
+  // Idle agent streams, opened by the child process.
+  absl::SleepFor(absl::Milliseconds(500));
+  const int64_t rss_before = RssBytes();
+  Child child = SpawnSelf({"--idle-client", "--addr", stack.gateway.addr, "--tenant", stack.tenant,
+                           "--streams", std::to_string(streams), "--per-channel",
+                           std::to_string(per_channel)});
+  if (child.pid <= 0 || child.from_child == nullptr) {
+    std::fprintf(stderr, "gateway_bench: cannot start the idle client process\n");
+    return 1;
+  }
+  int opened = 0, failed = 0;
+  double open_ms = 0;
+  char line[256];
+  while (std::fgets(line, sizeof(line), child.from_child) != nullptr) {
+    std::vector<std::string> words = absl::StrSplit(std::string(line), ' ');
+    if (words[0] == "progress") {
+      std::printf("streams: %s open\n", std::string(absl::StripAsciiWhitespace(words[1])).c_str());
+      std::fflush(stdout);
+    } else if (words[0] == "opened" && words.size() >= 4) {
+      (void)absl::SimpleAtoi(words[1], &opened);
+      (void)absl::SimpleAtoi(words[2], &failed);
+      (void)absl::SimpleAtod(absl::StripAsciiWhitespace(words[3]), &open_ms);
+      break;
+    }
+  }
+  absl::SleepFor(absl::Seconds(2));  // let allocations settle
+  const int64_t rss_after = RssBytes();
+  const int64_t child_rss = RssBytes(child.pid);
+  const int64_t bytes_per_stream = opened > 0 ? (rss_after - rss_before) / opened : 0;
+  std::printf(
+      "streams: opened=%d failed=%d in %.1f s; server process RSS %.1f MiB -> %.1f MiB: "
+      "%lld bytes/stream (in-process stack: gateway + gRPC core; client side, separate "
+      "process: %lld bytes/stream)\n",
+      opened, failed, open_ms / 1000, static_cast<double>(rss_before) / (1 << 20),
+      static_cast<double>(rss_after) / (1 << 20), static_cast<long long>(bytes_per_stream),
+      static_cast<long long>(opened > 0 ? child_rss / opened : 0));
+  std::fflush(stdout);
+
+  // Latency: agents with desktops, customers in dialogs, with the idle streams still open.
+  const int agent_count = std::max(1, std::min(dialogs, 20));
+  std::vector<std::unique_ptr<ActiveAgent>> agents;
+  auto gateway_agents = gw::AgentGatewayService::NewStub(stack.gateway.channel);
+  auto gateway_customers = gw::CustomerGatewayService::NewStub(stack.gateway.channel);
+  std::vector<std::atomic<int64_t>> sent_ns(static_cast<size_t>(messages));
+  std::mutex mu;
+  std::vector<double> latency;
+  std::atomic<int> accepted{0};
+  for (int i = 0; i < agent_count; ++i) {
+    auto agent = std::make_unique<ActiveAgent>();
+    agent->id = absl::StrCat("agent-", i);
+    agent->token = TokenFor(stack.tenant, common::ROLE_AGENT, agent->id, absl::Hours(2));
+    rv1::SetAgentProfileRequest profile;
+    profile.mutable_profile()->set_agent_id(agent->id);
+    profile.mutable_profile()->set_max_concurrent(dialogs);
+    profile.mutable_profile()->set_enabled(true);
+    profile.mutable_profile()->add_department_ids("support");
+    rv1::SetAgentProfileResponse ignored;
+    Check(admin_stub->SetAgentProfile(CallWith(stack.admin).get(), profile, &ignored),
+          "SetAgentProfile");
+    pv1::LoginRequest login;
+    pv1::LoginResponse logged_in;
+    Check(presence_stub->Login(CallWith(agent->token).get(), login, &logged_in), "presence Login");
+    agent->session = logged_in.session_id();
+    pv1::SetStatusRequest online;
+    online.set_status(common::AGENT_STATUS_ONLINE);
+    pv1::SetStatusResponse status;
+    Check(presence_stub->SetStatus(CallWith(agent->token).get(), online, &status), "SetStatus");
+    agent->stream = std::make_unique<grpc::ClientContext>();
+    kefu::auth::AttachToken(agent->stream.get(), agent->token);
+    ActiveAgent* a = agent.get();
+    agent->reader = std::thread([&, a] {
+      auto stub = gw::AgentGatewayService::NewStub(stack.gateway.channel);
+      gw::AgentGatewayServiceUpdatesRequest request;
+      auto reader = stub->Updates(a->stream.get(), request);
+      gw::AgentGatewayServiceUpdatesResponse update;
+      while (reader->Read(&update)) {
+        if (update.has_offer()) {
+          gw::AcceptRequest accept;
+          accept.set_offer_id(update.offer().offer_id());
+          gw::AcceptResponse response;
+          if (stub->Accept(CallWith(a->token).get(), accept, &response).ok()) ++accepted;
+        } else if (update.has_message() &&
+                   update.message().sender().type() == common::PARTICIPANT_TYPE_CUSTOMER) {
+          const int64_t now = Clock::now().time_since_epoch().count();
+          int k;
+          if (!absl::SimpleAtoi(absl::StripPrefix(update.message().text(), "bench "), &k) ||
+              k < 0 || k >= messages) {
+            continue;
+          }
+          const int64_t sent = sent_ns[static_cast<size_t>(k)].load();
+          if (sent == 0) continue;
+          std::lock_guard<std::mutex> lock(mu);
+          latency.push_back(static_cast<double>(now - sent) / 1000.0);
+        }
+      }
+      (void)reader->Finish();
+    });
+    agents.push_back(std::move(agent));
+  }
+  absl::SleepFor(absl::Milliseconds(300));  // desktops connected
+  // Customers: each starts a contact (a SERVICE token of the tenant, as an IVR would) and
+  // keeps its own Updates stream open, as a widget does.
+  struct Dialog {
+    std::string token;
+    std::unique_ptr<grpc::ClientContext> stream;
+    std::thread reader;
+  };
+  std::vector<std::unique_ptr<Dialog>> customers;
+  for (int d = 0; d < dialogs; ++d) {
+    gw::StartContactRequest start;
+    start.set_channel(common::CHANNEL_CHAT);
+    start.set_visitor_id(absl::StrCat("bench-visitor-", d));
+    start.set_idempotency_key(absl::StrCat("bench-", d));
+    gw::StartContactResponse started;
+    Check(gateway_customers->StartContact(CallWith(stack.service).get(), start, &started),
+          "StartContact");
+    auto dialog = std::make_unique<Dialog>();
+    dialog->token = started.customer_token();
+    dialog->stream = std::make_unique<grpc::ClientContext>();
+    kefu::auth::AttachToken(dialog->stream.get(), dialog->token);
+    Dialog* p = dialog.get();
+    dialog->reader = std::thread([&, p] {
+      gw::CustomerGatewayServiceUpdatesRequest request;
+      auto reader = gateway_customers->Updates(p->stream.get(), request);
+      gw::CustomerGatewayServiceUpdatesResponse update;
+      while (reader->Read(&update)) {
+      }
+      (void)reader->Finish();
+    });
+    customers.push_back(std::move(dialog));
+  }
+  for (const absl::Time until = absl::Now() + absl::Seconds(20);
+       accepted < dialogs && absl::Now() < until;) {
+    absl::SleepFor(absl::Milliseconds(20));
+  }
+  std::printf("latency: %d of %d dialogs accepted by %d agents\n", accepted.load(), dialogs,
+              agent_count);
+  std::fflush(stdout);
+  if (accepted < dialogs) {
+    std::fprintf(stderr, "gateway_bench: not every dialog reached an agent\n");
+  }
+
+  // Open loop: message k is due at start + k / rate, from dialog k % dialogs; one sender
+  // thread per few dialogs keeps each dialog's messages in order.
+  const int senders = std::min(dialogs, 8);
+  std::atomic<int> send_errors{0};
+  const Clock::time_point start = Clock::now() + std::chrono::milliseconds(100);
+  {
+    std::vector<std::thread> threads;
+    for (int t = 0; t < senders; ++t) {
+      threads.emplace_back([&, t] {
+        for (int k = 0; k < messages; ++k) {
+          const int d = k % dialogs;
+          if (d % senders != t) continue;
+          std::this_thread::sleep_until(start + std::chrono::microseconds(1000000LL * k / rate));
+          gw::CustomerGatewayServiceSendRequest send;
+          send.set_text(absl::StrCat("bench ", k));
+          send.set_idempotency_key(absl::StrCat("m-", k));
+          gw::CustomerGatewayServiceSendResponse sent;
+          sent_ns[static_cast<size_t>(k)] = Clock::now().time_since_epoch().count();
+          auto st = gateway_customers->Send(
+              CallWith(customers[static_cast<size_t>(d)]->token).get(), send, &sent);
+          if (!st.ok() && send_errors.fetch_add(1) < 3) {
+            std::fprintf(stderr, "Send: %d %s\n", st.error_code(), st.error_message().c_str());
+          }
+        }
+      });
+    }
+    for (auto& t : threads) t.join();
+  }
+  // Wait (bounded) for the last deliveries.
+  for (const absl::Time until = absl::Now() + absl::Seconds(5); absl::Now() < until;) {
+    {
+      std::lock_guard<std::mutex> lock(mu);
+      if (static_cast<int>(latency.size()) >= messages - send_errors) break;
+    }
+    absl::SleepFor(absl::Milliseconds(20));
+  }
+  std::vector<double> delivered;
+  {
+    std::lock_guard<std::mutex> lock(mu);
+    delivered = latency;
+  }
+  const double p50 = Percentile(delivered, 0.5), p99 = Percentile(delivered, 0.99),
+               max = Percentile(delivered, 1.0);
+  std::printf(
+      "latency: customer Send -> agent stream, %zu of %d delivered (send errors %d) with %d idle "
+      "streams open: p50_us=%.0f p99_us=%.0f max_us=%.0f\n",
+      delivered.size(), messages, send_errors.load(), opened, p50, p99, max);
+  std::fflush(stdout);
+
+  // Tear down: the idle client exits when its stdin closes.
+  close(child.to_child);
+  int status = 0;
+  waitpid(child.pid, &status, 0);
+  std::fclose(child.from_child);
+  for (auto& c : customers) c->stream->TryCancel();
+  for (auto& a : agents) a->stream->TryCancel();
+  for (auto& c : customers) c->reader.join();
+  for (auto& a : agents) a->reader.join();
+  std::printf("gateway_bench streams=%d bytes_per_stream=%lld p50_us=%.0f p99_us=%.0f ratio=%.2f\n",
+              opened, static_cast<long long>(bytes_per_stream), p50, p99,
+              p50 / std::max(1.0, grpc_p50));
+  std::fflush(stdout);
+  return 0;
+}
