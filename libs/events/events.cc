@@ -2,6 +2,7 @@
 
 #include <google/protobuf/util/time_util.h>
 
+#include <algorithm>
 #include <random>
 
 #include "absl/strings/ascii.h"
@@ -193,6 +194,18 @@ absl::StatusOr<std::vector<Delivery>> Consumer::Poll() {
 absl::Status Consumer::Ack(const Delivery& delivery) {
   if (auto st = EnsureConnected(); !st.ok()) return st;
   return redis::XAck(*conn_, delivery.stream, options_.group, delivery.stream_id);
+}
+
+bool IsTransient(const absl::Status& status) {
+  return absl::IsUnavailable(status) || absl::IsDeadlineExceeded(status) ||
+         absl::IsAborted(status) || absl::IsResourceExhausted(status);
+}
+
+void PauseFor(absl::Duration d, const std::stop_token& stop) {
+  const absl::Time until = absl::Now() + d;
+  while (!stop.stop_requested() && absl::Now() < until) {
+    absl::SleepFor(std::min(absl::Milliseconds(50), until - absl::Now()));
+  }
 }
 
 }  // namespace kefu::events

@@ -3,6 +3,7 @@
 #include <memory>
 #include <mutex>
 #include <set>
+#include <stop_token>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -114,5 +115,11 @@ class Consumer final {
   absl::Time next_claim_ = absl::InfinitePast();
   bool read_own_pending_ = true;
 };
+
+// For consumers (crm, reporting): failures after which the entry stays pending and is
+// delivered again (UNAVAILABLE, DEADLINE_EXCEEDED, ABORTED, RESOURCE_EXHAUSTED).
+bool IsTransient(const absl::Status& status);
+// Sleeps up to `d`, waking early when `stop` is requested.
+void PauseFor(absl::Duration d, const std::stop_token& stop);
 
 }  // namespace kefu::events

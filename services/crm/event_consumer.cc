@@ -21,20 +21,6 @@ events::ConsumerOptions ConsumerOptionsOf(const EventConsumerOptions& options) {
   return out;
 }
 
-// Failures that pass: the entry stays pending and is delivered again.
-bool Transient(const absl::Status& status) {
-  return absl::IsUnavailable(status) || absl::IsDeadlineExceeded(status) ||
-         absl::IsAborted(status) || absl::IsResourceExhausted(status);
-}
-
-// Sleeps up to `d`, waking early when `stop` is requested.
-void PauseFor(absl::Duration d, const std::stop_token& stop) {
-  const absl::Time until = absl::Now() + d;
-  while (!stop.stop_requested() && absl::Now() < until) {
-    absl::SleepFor(std::min(absl::Milliseconds(50), until - absl::Now()));
-  }
-}
-
 }  // namespace
 
 std::string DefaultConsumerName() {
@@ -70,7 +56,7 @@ void EventConsumer::Run(const std::stop_token& stop) {
                 {{"group", options_.group}, {"error", status.ToString()}});
       next_warning = absl::Now() + absl::Minutes(1);
     }
-    PauseFor(options_.retry_pause, stop);
+    events::PauseFor(options_.retry_pause, stop);
   }
 }
 
@@ -85,7 +71,7 @@ void EventConsumer::Handle(const events::Delivery& delivery) {
   const auto& event = delivery.event;
   auto outcome = records_->ApplyEvent(event);
   if (!outcome.ok()) {
-    if (Transient(outcome.status())) {
+    if (events::IsTransient(outcome.status())) {
       failed_.Increment();
       log::Warn("event not applied; it will be delivered again",
                 {{"tenant", delivery.tenant_id},

@@ -28,18 +28,6 @@ events::ConsumerOptions ConsumerOptionsOf(const EventConsumerOptions& options) {
   return out;
 }
 
-bool Transient(const absl::Status& status) {
-  return absl::IsUnavailable(status) || absl::IsDeadlineExceeded(status) ||
-         absl::IsAborted(status) || absl::IsResourceExhausted(status);
-}
-
-void PauseFor(absl::Duration d, const std::stop_token& stop) {
-  const absl::Time until = absl::Now() + d;
-  while (!stop.stop_requested() && absl::Now() < until) {
-    absl::SleepFor(std::min(absl::Milliseconds(50), until - absl::Now()));
-  }
-}
-
 }  // namespace
 
 ConsumerMetrics::ConsumerMetrics(prometheus::Registry& registry)
@@ -80,7 +68,7 @@ void EventConsumer::Run(const std::stop_token& stop) {
                 {{"group", options_.group}, {"error", status.ToString()}});
       next_warning = absl::Now() + absl::Minutes(1);
     }
-    PauseFor(options_.retry_pause, stop);
+    events::PauseFor(options_.retry_pause, stop);
   }
 }
 
@@ -104,7 +92,7 @@ void EventConsumer::Handle(const events::Delivery& delivery) {
   }
   auto outcome = store_->ApplyEvent(delivery.tenant_id, event);
   if (!outcome.ok()) {
-    if (Transient(outcome.status())) {
+    if (events::IsTransient(outcome.status())) {
       metrics_->Count(type, "retry");
       log::Warn("event not applied; it will be delivered again",
                 {{"tenant", delivery.tenant_id},

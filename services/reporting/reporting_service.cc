@@ -69,6 +69,24 @@ DialogSums SumsOf(const v1::DialogCounts& c) {
   return s;
 }
 
+// The total row over report rows: their counts added, waits and durations weighted by the
+// connected dialogs they average over.
+template <typename Row>
+void FillTotal(const std::vector<Row>& rows, v1::DialogCounts* total_out) {
+  DialogSums total;
+  int64_t wait_us = 0, talk_us = 0;
+  for (const auto& h : rows) {
+    total.Add(SumsOf(h.counts()));
+    wait_us += TimeUtil::DurationToMicroseconds(h.counts().average_wait()) * h.counts().connected();
+    talk_us +=
+        TimeUtil::DurationToMicroseconds(h.counts().average_duration()) * h.counts().connected();
+  }
+  total.wait_us = wait_us;
+  total.talk_us = talk_us;
+  total.waited = total.talked = total.connected;
+  total.Fill(total_out);
+}
+
 }  // namespace
 
 ReportServiceImpl::ReportServiceImpl(ReportStore* store, const auth::Authenticator* auth,
@@ -191,18 +209,7 @@ absl::Status ReportServiceImpl::GroupHourly(const auth::Claims& caller,
   const absl::Time start = absl::Now();
   KEFU_ASSIGN_OR_RETURN(auto rows, store_->GroupDialogs(q, /*hourly=*/true));
   Timer("group_hourly").Observe(absl::ToDoubleSeconds(absl::Now() - start));
-  DialogSums total;
-  int64_t wait_us = 0, talk_us = 0;
-  for (const auto& h : rows) {
-    total.Add(SumsOf(h.counts()));
-    wait_us += TimeUtil::DurationToMicroseconds(h.counts().average_wait()) * h.counts().connected();
-    talk_us +=
-        TimeUtil::DurationToMicroseconds(h.counts().average_duration()) * h.counts().connected();
-  }
-  total.wait_us = wait_us;
-  total.talk_us = talk_us;
-  total.waited = total.talked = total.connected;
-  total.Fill(out->mutable_total());
+  FillTotal(rows, out->mutable_total());
   return Page(std::move(rows), r.page_size(), r.page_token(), all, out->mutable_rows(),
               out->mutable_next_page_token());
 }
@@ -214,18 +221,7 @@ absl::Status ReportServiceImpl::AgentDaily(const auth::Claims& caller,
   const absl::Time start = absl::Now();
   KEFU_ASSIGN_OR_RETURN(auto rows, store_->AgentDialogs(q));
   Timer("agent_daily").Observe(absl::ToDoubleSeconds(absl::Now() - start));
-  DialogSums total;
-  int64_t wait_us = 0, talk_us = 0;
-  for (const auto& h : rows) {
-    total.Add(SumsOf(h.counts()));
-    wait_us += TimeUtil::DurationToMicroseconds(h.counts().average_wait()) * h.counts().connected();
-    talk_us +=
-        TimeUtil::DurationToMicroseconds(h.counts().average_duration()) * h.counts().connected();
-  }
-  total.wait_us = wait_us;
-  total.talk_us = talk_us;
-  total.waited = total.talked = total.connected;
-  total.Fill(out->mutable_total());
+  FillTotal(rows, out->mutable_total());
   return Page(std::move(rows), r.page_size(), r.page_token(), all, out->mutable_rows(),
               out->mutable_next_page_token());
 }
