@@ -80,6 +80,7 @@ pg_bin=""
 shared_pg_admin=""  # under ctest: the shared server's admin DSN, to drop our database
 fresh_db=""
 shared_redis=""   # under ctest: the URL of our Redis database, flushed at the end
+claimed_db=""
 failed=1
 stop_pids() {
   local sig=$1
@@ -100,7 +101,10 @@ cleanup() {
   trap - EXIT INT TERM
   set +e
   [ "${#pids[@]}" -gt 0 ] && stop_pids TERM "${pids[@]}"
-  if [ -n "$shared_redis" ]; then redis-cli -u "$shared_redis" FLUSHDB >/dev/null 2>&1; fi
+  if [ -n "$shared_redis" ]; then
+    redis-cli -u "$shared_redis" FLUSHDB >/dev/null 2>&1
+    redis-cli -u "$redis_base/0" DEL "kefu-test:db:$claimed_db" >/dev/null 2>&1
+  fi
   if [ -n "$fresh_db" ]; then
     psql "$shared_pg_admin" -qAt -c "DROP DATABASE IF EXISTS \"$fresh_db\" WITH (FORCE)" \
       >/dev/null 2>&1
@@ -146,15 +150,22 @@ if [ -n "${KEFU_TEST_ENV_FILE:-}" ] && [ -s "${KEFU_TEST_ENV_FILE}" ]; then
   if [ -z "$redis_base" ] || [ -z "$shared_pg_admin" ]; then
     die "$KEFU_TEST_ENV_FILE has no redis_url or pg_dsn (the test_env_start fixture writes them)"
   fi
-  # A Redis database number nobody uses (the e2e stacks use 0): an empty one of 1..15.
+  # A Redis database of our own (1..15), claimed in database 0 with the key kefu-test:db:<n>
+  # the way the e2e stacks (tests/e2e/stack.h) claim theirs: crm, reporting and the router
+  # read every tenant's stream under fixed consumer groups, so two stacks must not share one.
   redis_base=${redis_base%/}
-  for db in $(shuf -i 1-15); do
-    if [ "$(redis-cli -u "$redis_base/$db" DBSIZE 2>/dev/null)" = "0" ]; then
-      shared_redis="$redis_base/$db"
-      break
-    fi
+  for _ in $(seq 300); do
+    for db in $(shuf -i 1-15); do
+      if [ "$(redis-cli -u "$redis_base/0" SET "kefu-test:db:$db" "$$" NX EX 900 2>/dev/null)" = OK ]; then
+        shared_redis="$redis_base/$db"
+        claimed_db=$db
+        redis-cli -u "$shared_redis" FLUSHDB >/dev/null
+        break 2
+      fi
+    done
+    sleep 0.2
   done
-  [ -n "$shared_redis" ] || die "no empty Redis database (1..15) on $redis_base"
+  [ -n "$shared_redis" ] || die "no free Redis database (1..15) on $redis_base"
   redis_url=$shared_redis
   fresh_db="prom_live_$(date +%s)_$$"
   psql "$shared_pg_admin" -qAt -c "CREATE DATABASE \"$fresh_db\"" ||

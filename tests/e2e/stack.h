@@ -18,6 +18,7 @@
 #include "absl/strings/string_view.h"
 #include "absl/strings/strip.h"
 #include "absl/time/clock.h"
+#include "libs/redis/client.h"
 #include "tests/support/env.h"
 #include "tests/support/process.h"
 #include "tests/support/servers.h"
@@ -30,6 +31,50 @@ const std::vector<std::string> kServices = {"gateway", "identity", "router",   "
 
 constexpr char kJwtKey[] = "e2e-test-signing-key-0123456789abcdef";
 
+// Stacks sharing one Redis server must not take each other's events: crm, reporting and the
+// router read every tenant's stream under fixed consumer-group names, so a concurrent stack
+// would apply this one's events to its own database. Each stack gets a Redis database of its
+// own (1..15), claimed in database 0 (key kefu-test:db:<n>, also used by
+// tests/deploy/prometheus_live.sh) for as long as it lives, and emptied first.
+class RedisDatabase {
+ public:
+  explicit RedisDatabase(const std::string& server_url) {
+    auto url = kefu::redis::ParseUrl(server_url);
+    REQUIRE(url.ok());
+    url->db = 0;
+    auto conn = kefu::redis::Connection::Open(*url, absl::Seconds(2));
+    REQUIRE(conn.ok());
+    const absl::Time give_up = absl::Now() + absl::Seconds(60);
+    while (db_ == 0 && absl::Now() < give_up) {
+      for (int n = 1; n <= 15 && db_ == 0; ++n) {
+        const std::string key = absl::StrCat("kefu-test:db:", n);
+        auto claimed = (*conn)->Command({"SET", key, absl::StrCat(getpid()), "NX", "EX", "900"});
+        if (claimed.ok() && !kefu::redis::ReplyIsNil(**claimed)) db_ = n;
+      }
+      if (db_ == 0) absl::SleepFor(absl::Milliseconds(200));
+    }
+    INFO("every Redis database 1..15 is claimed by another test stack");
+    REQUIRE(db_ != 0);
+    url->db = db_;
+    auto mine = kefu::redis::Connection::Open(*url, absl::Seconds(2));
+    REQUIRE(mine.ok());
+    REQUIRE((*mine)->Command({"FLUSHDB"}).ok());
+    conn_ = std::move(*conn);
+    // redis://host:port[/db] -> redis://host:port/<db_>
+    const size_t path = server_url.find('/', server_url.find("://") + 3);
+    url_ = absl::StrCat(server_url.substr(0, path), "/", db_);
+  }
+  ~RedisDatabase() {
+    if (conn_ != nullptr) (void)conn_->Command({"DEL", absl::StrCat("kefu-test:db:", db_)});
+  }
+  const std::string& url() const { return url_; }
+
+ private:
+  int db_ = 0;
+  std::string url_;
+  std::unique_ptr<kefu::redis::Connection> conn_;
+};
+
 struct Ports {
   int grpc;
   int metrics;
@@ -39,8 +84,9 @@ struct Ports {
 class Stack {
  public:
   // `extra_env` goes to every service (e.g. a short silence timeout).
-  Stack(const std::string& redis_url, const std::string& pg_dsn, EnvVars extra_env = {})
-      : log_dir_(kefu::testing::MakeTempDir("kefu-e2e")) {
+  Stack(const std::string& redis_server_url, const std::string& pg_dsn, EnvVars extra_env = {})
+      : log_dir_(kefu::testing::MakeTempDir("kefu-e2e")), redis_(redis_server_url) {
+    const std::string& redis_url = redis_.url();
     for (const std::string& name : kServices) {
       ports_[name] = {kefu::testing::FreePort(), kefu::testing::FreePort()};
     }
@@ -139,6 +185,7 @@ class Stack {
 
  private:
   std::string log_dir_;
+  RedisDatabase redis_;
   std::map<std::string, Ports> ports_;
   std::map<std::string, pid_t> pids_;
   std::string redis_url_;

@@ -78,16 +78,23 @@ TEST_CASE("an RPC not built yet answers UNIMPLEMENTED and is counted per method 
   CHECK(status.error_code() == grpc::StatusCode::UNIMPLEMENTED);
 
   // The call is counted when the server lets go of it, a moment after the client has its
-  // status: wait for it rather than race it.
+  // status: wait for the count rather than race it (in_flight reads 0 before the server
+  // has even started on the call, so it cannot be what is waited for).
+  const std::string counted =
+      "kefu_rpc_requests_total{code=\"UNIMPLEMENTED\","
+      "method=\"/kefu.router.v1.RoutingService/Enqueue\"} 1";
+  const std::string idle =
+      "kefu_rpc_in_flight{method=\"/kefu.router.v1.RoutingService/Enqueue\"} 0";
+  const auto settled = [&](const std::string& t) {
+    return t.find(counted) != std::string::npos && t.find(idle) != std::string::npos;
+  };
   std::string text;
-  const absl::Time deadline = absl::Now() + absl::Seconds(2);
-  do {
-    text = Scrape(*router.registry);
-  } while (text.find("kefu_rpc_in_flight{method=\"/kefu.router.v1.RoutingService/Enqueue\"} 0") ==
-               std::string::npos &&
-           absl::Now() < deadline);
-  CHECK_THAT(text, Catch::Contains("kefu_rpc_requests_total{code=\"UNIMPLEMENTED\","
-                                   "method=\"/kefu.router.v1.RoutingService/Enqueue\"} 1"));
+  const absl::Time deadline = absl::Now() + absl::Seconds(5);
+  for (text = Scrape(*router.registry); !settled(text) && absl::Now() < deadline;
+       text = Scrape(*router.registry)) {
+    absl::SleepFor(absl::Milliseconds(10));
+  }
+  CHECK_THAT(text, Catch::Contains(counted));
   CHECK_THAT(text, Catch::Contains(
                        "kefu_rpc_duration_seconds_count{method=\"/kefu.router.v1.RoutingService/"
                        "Enqueue\"} 1"));
