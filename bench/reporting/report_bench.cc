@@ -51,6 +51,7 @@
 #include "absl/strings/str_join.h"
 #include "absl/time/civil_time.h"
 #include "absl/time/clock.h"
+#include "bench/bench_util.h"
 #include "grpc/health/v1/health.grpc.pb.h"
 #include "kefu/reporting/v1/report.grpc.pb.h"
 #include "libs/pg/pool.h"
@@ -145,11 +146,7 @@ bool ParseOptions(int argc, char** argv, Options* o) {
   return true;
 }
 
-double Percentile(std::vector<double> v, double p) {
-  if (v.empty()) return 0;
-  std::sort(v.begin(), v.end());
-  return v[std::min(v.size() - 1, static_cast<size_t>(p * static_cast<double>(v.size())))];
-}
+using kefu::bench::Percentile;
 
 double Seconds(absl::Time since) { return absl::ToDoubleSeconds(absl::Now() - since); }
 

@@ -21,6 +21,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
+#include "bench/bench_util.h"
 #include "grpc/health/v1/health.grpc.pb.h"
 #include "kefu/presence/v1/presence.grpc.pb.h"
 #include "kefu/router/v1/routing.grpc.pb.h"
@@ -39,19 +40,8 @@ namespace pv1 = kefu::presence::v1;
 using kefu::testing::CallWith;
 using kefu::testing::TokenFor;
 
-double Percentile(std::vector<double> v, double p) {
-  if (v.empty()) return 0;
-  std::sort(v.begin(), v.end());
-  return v[std::min(v.size() - 1, static_cast<size_t>(p * static_cast<double>(v.size())))];
-}
-
-int Flag(int argc, char** argv, const char* name, int fallback) {
-  for (int i = 1; i + 1 < argc; ++i) {
-    int value;
-    if (std::string(argv[i]) == name && absl::SimpleAtoi(argv[i + 1], &value)) return value;
-  }
-  return fallback;
-}
+using kefu::bench::Flag;
+using kefu::bench::Percentile;
 
 struct Bench {
   kefu::testing::RunningService presence =

@@ -1,8 +1,10 @@
 #include "libs/events/events.h"
 
 #include <google/protobuf/util/time_util.h>
+#include <unistd.h>
 
 #include <algorithm>
+#include <array>
 #include <random>
 
 #include "absl/strings/ascii.h"
@@ -194,6 +196,12 @@ absl::StatusOr<std::vector<Delivery>> Consumer::Poll() {
 absl::Status Consumer::Ack(const Delivery& delivery) {
   if (auto st = EnsureConnected(); !st.ok()) return st;
   return redis::XAck(*conn_, delivery.stream, options_.group, delivery.stream_id);
+}
+
+std::string ConsumerName(absl::string_view service) {
+  std::array<char, 256> host{};
+  if (gethostname(host.data(), host.size() - 1) != 0) host[0] = '\0';
+  return absl::StrCat(host[0] == '\0' ? "kefu" : host.data(), "-", service, "-", getpid());
 }
 
 bool IsTransient(const absl::Status& status) {

@@ -119,6 +119,8 @@ class Consumer final {
 // For consumers (crm, reporting): failures after which the entry stays pending and is
 // delivered again (UNAVAILABLE, DEADLINE_EXCEEDED, ABORTED, RESOURCE_EXHAUSTED).
 bool IsTransient(const absl::Status& status);
+// "<host>-<service>-<pid>": a consumer name unique per replica.
+std::string ConsumerName(absl::string_view service);
 // Sleeps up to `d`, waking early when `stop` is requested.
 void PauseFor(absl::Duration d, const std::stop_token& stop);
 

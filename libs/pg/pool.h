@@ -48,6 +48,9 @@ inline constexpr char kAppRole[] = "kefu_app";
 // connection UNAVAILABLE. Stores call this; a pqxx exception never reaches gRPC.
 absl::Status StatusFromException(const std::exception& e);
 
+// A PostgreSQL array literal ("{\"a\",\"b\"}") for a text[] parameter.
+std::string TextArray(const std::vector<std::string>& values);
+
 // libpq DSN (key=value or URI) with connect_timeout and application_name added.
 std::string DsnWithOptions(const std::string& dsn, absl::Duration connect_timeout,
                            const std::string& application_name);

@@ -23,11 +23,7 @@ events::ConsumerOptions ConsumerOptionsOf(const EventConsumerOptions& options) {
 
 }  // namespace
 
-std::string DefaultConsumerName() {
-  std::array<char, 256> host{};
-  if (gethostname(host.data(), host.size() - 1) != 0) host[0] = '\0';
-  return absl::StrCat(host[0] == '\0' ? "crm" : host.data(), "-", getpid());
-}
+std::string DefaultConsumerName() { return events::ConsumerName("crm"); }
 
 EventConsumer::EventConsumer(redis::RedisUrl url, EventConsumerOptions options,
                              RecordStore* records, PublishFn publish,

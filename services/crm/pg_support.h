@@ -16,14 +16,15 @@
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
 #include "libs/common/status.h"
+#include "libs/pg/pool.h"
 #include "services/crm/customer_store.h"
 
 // What the crm PostgreSQL stores share: value conversions (arrays, times, JSON maps),
 // cursors, new ids and idempotent mutations.
 namespace kefu::crm::pgsupport {
 
-// A PostgreSQL array literal ("{\"a\",\"b\"}") for a text[] / int[] parameter.
-std::string TextArray(const std::vector<std::string>& values);
+// PostgreSQL array literals ("{\"a\",\"b\"}") for text[] / int[] parameters.
+using ::kefu::pg::TextArray;
 std::string IntArray(const std::vector<int>& values);
 std::vector<std::string> ParseTextArray(const pqxx::field& field);
 

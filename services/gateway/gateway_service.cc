@@ -720,15 +720,7 @@ grpc::Status AgentGatewayServiceImpl::Broadcast(grpc::ServerContext* context,
 
 // --- Wiring -------------------------------------------------------------------------------
 
-namespace {
-
-std::string ConsumerName() {
-  std::array<char, 256> host{};
-  if (gethostname(host.data(), host.size() - 1) != 0) host[0] = '\0';
-  return absl::StrCat(host[0] == '\0' ? "gateway" : host.data(), "-gw-", getpid());
-}
-
-}  // namespace
+namespace {}  // namespace
 
 absl::Status SetupWith(server::ServiceContext& ctx, const GatewaySettings& settings) {
   auto store = std::make_shared<ContactStore>(ctx.redis());
@@ -754,7 +746,7 @@ absl::Status SetupWith(server::ServiceContext& ctx, const GatewaySettings& setti
   // updates on the sessions' channels; one replica handles each event.
   events::ConsumerOptions options;
   options.group = settings.event_group;
-  options.consumer = ConsumerName();
+  options.consumer = events::ConsumerName("gw");
   options.block = absl::Milliseconds(500);
   options.tenant_refresh = absl::Milliseconds(500);
   options.claim_idle = absl::Seconds(10);

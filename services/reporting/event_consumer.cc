@@ -12,11 +12,7 @@
 namespace kefu::reporting {
 namespace {
 
-std::string DefaultConsumerName() {
-  std::array<char, 256> host{};
-  if (gethostname(host.data(), host.size() - 1) != 0) host[0] = '\0';
-  return absl::StrCat(host[0] == '\0' ? "reporting" : host.data(), "-", getpid());
-}
+std::string DefaultConsumerName() { return events::ConsumerName("reporting"); }
 
 events::ConsumerOptions ConsumerOptionsOf(const EventConsumerOptions& options) {
   events::ConsumerOptions out;

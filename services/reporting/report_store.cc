@@ -26,21 +26,6 @@ int64_t Micros(const google::protobuf::Duration& d) { return TimeUtil::DurationT
 google::protobuf::Duration Dur(int64_t us) { return TimeUtil::MicrosecondsToDuration(us); }
 google::protobuf::Timestamp Ts(int64_t us) { return TimeUtil::MicrosecondsToTimestamp(us); }
 
-std::string TextArray(const std::vector<std::string>& values) {
-  std::string out = "{";
-  for (size_t i = 0; i < values.size(); ++i) {
-    if (i > 0) out += ',';
-    out += '"';
-    for (char c : values[i]) {
-      if (c == '"' || c == '\\') out += '\\';
-      out += c;
-    }
-    out += '"';
-  }
-  out += '}';
-  return out;
-}
-
 constexpr char kMarkProcessed[] =
     "INSERT INTO reporting.processed_events (tenant_id, event_id) VALUES ($1, $2)"
     " ON CONFLICT DO NOTHING RETURNING 1";
@@ -406,7 +391,7 @@ absl::StatusOr<std::vector<v1::GroupHourlyRow>> ReportStore::GroupDialogs(const 
   return pool_->TransactIn(
       q.tenant, [&](pqxx::work& txn) -> absl::StatusOr<std::vector<v1::GroupHourlyRow>> {
         pqxx::result r = txn.exec_params(sql, q.tenant, q.start_us, q.end_us, q.time_zone,
-                                         TextArray(q.departments), TextArray(q.agents));
+                                         pg::TextArray(q.departments), pg::TextArray(q.agents));
         std::vector<v1::GroupHourlyRow> rows;
         rows.reserve(r.size());
         for (const auto& row : r) {
@@ -436,7 +421,7 @@ absl::StatusOr<std::vector<v1::AgentDailyRow>> ReportStore::AgentDialogs(const R
   return pool_->TransactIn(
       q.tenant, [&](pqxx::work& txn) -> absl::StatusOr<std::vector<v1::AgentDailyRow>> {
         pqxx::result r = txn.exec_params(sql, q.tenant, q.start_us, q.end_us, q.time_zone,
-                                         TextArray(q.departments), TextArray(q.agents));
+                                         pg::TextArray(q.departments), pg::TextArray(q.agents));
         std::vector<v1::AgentDailyRow> rows;
         for (const auto& row : r) {
           v1::AgentDailyRow out;
@@ -471,7 +456,7 @@ absl::StatusOr<std::vector<v1::SatisfactionRow>> ReportStore::Satisfaction(const
   return pool_->TransactIn(
       q.tenant, [&](pqxx::work& txn) -> absl::StatusOr<std::vector<v1::SatisfactionRow>> {
         pqxx::result r = txn.exec_params(sql, q.tenant, q.start_us, q.end_us, q.time_zone,
-                                         TextArray(q.departments), TextArray(q.agents));
+                                         pg::TextArray(q.departments), pg::TextArray(q.agents));
         std::vector<v1::SatisfactionRow> rows;
         for (const auto& row : r) {
           v1::SatisfactionRow out;
@@ -577,7 +562,7 @@ absl::StatusOr<std::map<std::pair<std::string, std::string>, OnlineSums>> LoadOn
     // compiling took 0.3-0.7 s for queries that run in 50-150 ms (bench/reporting).
     txn.exec("SET LOCAL jit = off");
     Map out;
-    const std::string agents = TextArray(q.agents);
+    const std::string agents = pg::TextArray(q.agents);
     pqxx::result status = txn.exec_params(absl::StrCat(kDays, kStatusTime), q.tenant, q.start_us,
                                           q.end_us, q.time_zone, per_day, agents, now_us);
     for (const auto& row : status) {
@@ -648,7 +633,7 @@ absl::StatusOr<std::vector<v1::OfflineMessageRow>> ReportStore::OfflineMessages(
   return pool_->TransactIn(
       q.tenant, [&](pqxx::work& txn) -> absl::StatusOr<std::vector<v1::OfflineMessageRow>> {
         pqxx::result r = txn.exec_params(kSql, q.tenant, q.start_us, q.end_us, q.time_zone,
-                                         TextArray(q.departments));
+                                         pg::TextArray(q.departments));
         std::vector<v1::OfflineMessageRow> rows;
         for (const auto& row : r) {
           v1::OfflineMessageRow out;
@@ -691,7 +676,7 @@ absl::StatusOr<std::vector<v1::AgentScorecardRow>> ReportStore::Scorecard(const 
   auto dialogs = pool_->TransactIn(
       q.tenant, [&](pqxx::work& txn) -> absl::StatusOr<std::map<std::string, Dialogs>> {
         pqxx::result r = txn.exec_params(sql, q.tenant, q.start_us, q.end_us, q.time_zone,
-                                         TextArray(q.departments), TextArray(q.agents));
+                                         pg::TextArray(q.departments), pg::TextArray(q.agents));
         std::map<std::string, Dialogs> out;
         for (const auto& row : r) {
           out[row[0].as<std::string>()] = {Int(row[1]), Int(row[2]), Int(row[3]), Int(row[4]),
