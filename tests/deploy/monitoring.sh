@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
 # Validates the monitoring deployment offline (no Prometheus or Grafana server):
 #   1. yamllint (.yamllint) over deploy/prometheus and deploy/grafana;
-#   2. `promtool check config deploy/prometheus/prometheus.yml` (and the rule files it loads),
+#   2. `promtool check config` of prometheus.yml and kubernetes.yml (and the rule files it loads),
 #      `promtool check rules` on every rule file, `promtool test rules` on every test file;
 #   3. a scrape job per kefu service of docker-compose.yml, named after it, on its metrics port;
+#      for Kubernetes (deploy/prometheus/kubernetes.yml), `job` from the pod label
+#      app.kubernetes.io/component, which every Deployment sets to its compose service name;
 #   4. every alert has a unit test that shows it firing and one that shows it quiet; every
 #      recording rule is evaluated by a unit test;
 #   5. Grafana provisioning (data source uid and http://prometheus:9090, file provider path)
@@ -53,6 +55,17 @@ yamllint --strict -c .yamllint deploy/prometheus deploy/grafana || fail "yamllin
 
 echo "monitoring: promtool check config deploy/prometheus/prometheus.yml"
 promtool check config --lint-fatal deploy/prometheus/prometheus.yml || fail "promtool check config (see above)"
+# Debian builds Prometheus without Kubernetes service discovery, so its promtool rejects
+# kubernetes_sd_configs: check a copy with file_sd_configs in its place (everything else,
+# relabel regexes and rule files included, as written).
+echo "monitoring: promtool check config deploy/prometheus/kubernetes.yml (pod discovery as file_sd)"
+mkdir -p "$work/k8s"
+cp -r deploy/prometheus/rules "$work/k8s/"
+sed -e 's/^\( *\)kubernetes_sd_configs:/\1file_sd_configs:/' \
+    -e 's/^\( *\)- role: pod$/\1- files: [pods.json]/' \
+    deploy/prometheus/kubernetes.yml >"$work/k8s/prometheus.yml"
+grep -q 'files: \[pods.json\]' "$work/k8s/prometheus.yml" || fail "kubernetes.yml: no '- role: pod' discovery"
+promtool check config --lint-fatal "$work/k8s/prometheus.yml" || fail "promtool check config kubernetes.yml (see above)"
 
 if [ "${#rule_files[@]}" -gt 0 ]; then
   echo "monitoring: promtool check rules ${rule_files[*]}"
@@ -156,6 +169,54 @@ for (const [name, svc] of Object.entries(compose.services || {})) {
 if (kefuServices === 0) fail('docker-compose.yml: no service sets KEFU_METRICS_ADDR');
 say(`scrape jobs: checked the ${kefuServices} kefu services of docker-compose.yml (a job named after ` +
     'each, scraping its metrics port)');
+
+// Kubernetes (deploy/prometheus/kubernetes.yml): `job` is each pod's app.kubernetes.io/component
+// label, so every kefu Deployment's pod template must carry the compose service name there, the
+// labels the scrape config keeps, and a prometheus.io/port annotation naming its `metrics` port.
+const k8sCfg = readYaml(path.join(root, 'deploy/prometheus/kubernetes.yml'));
+const podJob = (k8sCfg.scrape_configs || []).find((j) => (j.kubernetes_sd_configs || []).length);
+const relabels = (podJob && podJob.relabel_configs) || [];
+const jobRule = relabels.find((r) => r.target_label === 'job');
+if (!podJob) fail('deploy/prometheus/kubernetes.yml: no job with kubernetes_sd_configs');
+else if (!jobRule || String(jobRule.source_labels) !== '__meta_kubernetes_pod_label_app_kubernetes_io_component') {
+  fail('deploy/prometheus/kubernetes.yml: `job` must be set from the pod label app.kubernetes.io/component');
+}
+const composeMetrics = new Map();
+for (const [name, svc] of Object.entries(compose.services || {})) {
+  const addr = (svc.environment || {}).KEFU_METRICS_ADDR;
+  if (addr) composeMetrics.set(name, String(addr).split(':').pop());
+}
+const k8sJobs = new Set();
+for (const file of list(path.join(root, 'deploy/k8s/base'), '.yaml')) {
+  for (const doc of YAML.parseAllDocuments(fs.readFileSync(file, 'utf8')).map((d) => d.toJSON())) {
+    if (!doc || doc.kind !== 'Deployment') continue;
+    const tpl = doc.spec.template.metadata || {};
+    const labels = tpl.labels || {};
+    const notes = tpl.annotations || {};
+    const where = `${rel(file)} ${doc.metadata.name}`;
+    const job = labels['app.kubernetes.io/component'];
+    if (!composeMetrics.has(job)) {
+      fail(`${where}: pod label app.kubernetes.io/component "${job}" is not a kefu service of ` +
+           'docker-compose.yml (it becomes the `job` label the rules and dashboards group by)');
+      continue;
+    }
+    k8sJobs.add(job);
+    if (labels['app.kubernetes.io/part-of'] !== 'kefu') fail(`${where}: pod label app.kubernetes.io/part-of is not kefu`);
+    if (notes['prometheus.io/scrape'] !== 'true') fail(`${where}: pod annotation prometheus.io/scrape is not "true"`);
+    const ports = (doc.spec.template.spec.containers || []).flatMap((c) => c.ports || []);
+    const metrics = ports.find((p) => p.name === 'metrics');
+    if (!metrics) fail(`${where}: no container port named metrics`);
+    else if (String(metrics.containerPort) !== String(notes['prometheus.io/port'])) {
+      fail(`${where}: prometheus.io/port ${notes['prometheus.io/port']} is not the metrics port ${metrics.containerPort}`);
+    } else if (String(metrics.containerPort) !== composeMetrics.get(job)) {
+      fail(`${where}: metrics port ${metrics.containerPort}, docker-compose.yml has ${composeMetrics.get(job)}`);
+    }
+  }
+}
+for (const name of composeMetrics.keys()) {
+  if (!k8sJobs.has(name)) fail(`deploy/k8s/base: no Deployment scraped as job "${name}"`);
+}
+say(`kubernetes scrape: ${k8sJobs.size} Deployments, each scraped as job = its compose service name`);
 
 // --- rules -----------------------------------------------------------------------------------
 const recorded = new Set();
