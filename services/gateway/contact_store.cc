@@ -124,6 +124,7 @@ absl::StatusOr<Contact> ContactStore::Get(const std::string& tenant,
   c.segment_messages = static_cast<int32_t>(ToInt(h, field::kSegmentMessages));
   c.bot_messages = static_cast<int32_t>(ToInt(h, field::kBotMessages));
   c.transfers = static_cast<int32_t>(ToInt(h, field::kTransfers));
+  c.transfer_note = ToText(h, field::kTransferNote);
   c.rated = ToInt(h, field::kRated) != 0;
   c.customer_online = ToInt(h, field::kCustomerOnline) != 0;
   c.screen_pop = ToText(h, field::kScreenPop);

@@ -76,6 +76,7 @@ struct Contact {
   int32_t segment_messages = 0;  // by the current agent
   int32_t bot_messages = 0;
   int32_t transfers = 0;
+  std::string transfer_note;  // the transferring agent's note for the next one (F18)
   bool rated = false;
   bool customer_online = false;
   std::string screen_pop;  // serialized kefu.gateway.v1.ScreenPop
@@ -99,6 +100,7 @@ inline constexpr char kAgentMessages[] = "agent_n";
 inline constexpr char kSegmentMessages[] = "seg_n";
 inline constexpr char kBotMessages[] = "bot_n";
 inline constexpr char kTransfers[] = "transfers";
+inline constexpr char kTransferNote[] = "transfer_note";
 inline constexpr char kRated[] = "rated";
 inline constexpr char kCustomerOnline[] = "online";
 inline constexpr char kSegments[] = "segments";

@@ -735,11 +735,16 @@ absl::Status Gateway::TransferAway(const std::string& tenant, const std::string&
 }
 
 absl::Status Gateway::CountTransfer(const std::string& tenant, const std::string& contact_id,
-                                    int delta) {
+                                    int delta, const std::string& note) {
   return CommitWithRetry(tenant, contact_id,
                          [&](const Contact& c) -> absl::StatusOr<std::optional<Change>> {
                            Change ch;
                            ch.fields = {{field::kTransfers, std::to_string(c.transfers + delta)}};
+                           // Kept before the router is called: its offer may come first.
+                           if (delta > 0) {
+                             ch.fields.emplace_back(field::kTransferNote,
+                                                    note.empty() ? field::Deleted() : note);
+                           }
                            return ch;
                          })
       .status();
@@ -843,6 +848,7 @@ void Gateway::OnOffer(const std::string& tenant, const kefu::events::v1::OfferCr
       const auto& last = holder.segments(holder.segments_size() - 1);
       *info->mutable_from_agent() = AgentSummaryOf(tenant, last.agent_id());
     }
+    info->set_note(c->transfer_note);
     auto messages = store_->Messages(tenant, e.contact_id(), settings_.snapshot_messages);
     if (messages.ok()) {
       for (auto& m : *messages) *info->add_transcript() = std::move(m);

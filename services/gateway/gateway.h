@@ -192,8 +192,10 @@ class Gateway final {
                             kefu::common::v1::ContactState next_state);
 
   // Counts a transfer before the router moves the contact, so the next agent's offer
-  // already knows it is a transfer (carries the transcript); -1 undoes it on failure.
-  absl::Status CountTransfer(const std::string& tenant, const std::string& contact_id, int delta);
+  // already knows it is a transfer (carries the transcript and the sender's `note`); -1
+  // undoes it on failure.
+  absl::Status CountTransfer(const std::string& tenant, const std::string& contact_id, int delta,
+                             const std::string& note = "");
 
   absl::Status Rate(const std::string& tenant, const std::string& contact_id, int score,
                     const std::string& comment, const std::string& idempotency_key);

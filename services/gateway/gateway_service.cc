@@ -593,7 +593,8 @@ grpc::Status AgentGatewayServiceImpl::Transfer(grpc::ServerContext* context,
                                 : request->idempotency_key());
     kefu::router::v1::TransferResponse resp;
     auto ctx = gateway_->peers().Context();
-    KEFU_RETURN_IF_ERROR(gateway_->CountTransfer(caller.tenant_id, c.contact_id, 1));
+    KEFU_RETURN_IF_ERROR(
+        gateway_->CountTransfer(caller.tenant_id, c.contact_id, 1, request->note()));
     if (auto st = FromGrpc(gateway_->peers().routing().Transfer(ctx.get(), req, &resp), "router");
         !st.ok()) {
       (void)gateway_->CountTransfer(caller.tenant_id, c.contact_id, -1);
