@@ -6,12 +6,14 @@
 
 #include <algorithm>
 #include <optional>
+#include <string_view>
 #include <tuple>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/time/clock.h"
+#include "libs/common/log.h"
 
 namespace kefu::reporting {
 namespace {
@@ -26,36 +28,80 @@ int64_t Micros(const google::protobuf::Duration& d) { return TimeUtil::DurationT
 google::protobuf::Duration Dur(int64_t us) { return TimeUtil::MicrosecondsToDuration(us); }
 google::protobuf::Timestamp Ts(int64_t us) { return TimeUtil::MicrosecondsToTimestamp(us); }
 
+// The tenant's day-rollup lock is taken shared by every apply, before any statement that
+// reads day_zones, and exclusively by EnsureDayZone while it fills a zone's day rows.
+#define KEFU_DAYS_LOCK_KEY "hashtextextended('kefu.reporting.days:' || $1::text, 0)"
 constexpr char kMarkProcessed[] =
-    "INSERT INTO reporting.processed_events (tenant_id, event_id) VALUES ($1, $2)"
+    "WITH days_lock AS (SELECT pg_advisory_xact_lock_shared(" KEFU_DAYS_LOCK_KEY
+    "))"
+    " INSERT INTO reporting.processed_events (tenant_id, event_id) SELECT $1, $2 FROM days_lock"
     " ON CONFLICT DO NOTHING RETURNING 1";
 
-// Adds `adds` to the rollup row (tenant, slot of `at_us`, keys...), creating it.
+// Day rows of agent_slots (migrations/003_agent_days.sql): the columns an apply adds to.
+constexpr const char* kAgentDayColumns[] = {"consultations",
+                                            "valid",
+                                            "invalid",
+                                            "transferred",
+                                            "resolved",
+                                            "wait_us",
+                                            "waited",
+                                            "duration_us",
+                                            "rated",
+                                            "score_sum",
+                                            "s1",
+                                            "s2",
+                                            "s3",
+                                            "s4",
+                                            "s5",
+                                            "offered",
+                                            "answered",
+                                            "response_us"};
+
+// Adds `adds` to the rollup row (tenant, slot of `at_us`, keys...), creating it. For
+// agent_slots the same statement adds them to the agent's day row of each zone in
+// day_zones (the day of the slot), so slots and days never disagree.
 void AddToSlot(pqxx::work& txn, const char* table,
                const std::vector<std::pair<const char*, std::string>>& keys,
                const std::string& tenant, int64_t at_us,
                const std::vector<std::pair<const char*, int64_t>>& adds) {
   std::vector<std::string> params = {tenant, absl::StrCat(at_us)};
   std::vector<std::string> columns = {"tenant_id", "slot"};
-  std::vector<std::string> values = {"$1", "reporting.slot_of(reporting.ts($2::bigint))"};
+  std::vector<std::string> values = {"$1::text", "reporting.slot_of(reporting.ts($2::bigint))"};
   std::vector<std::string> conflict = {"tenant_id", "slot"};
+  std::vector<std::string> day_values = {
+      "z.tenant_id", "z.time_zone",
+      "reporting.local_day(reporting.slot_of(reporting.ts($2::bigint)), z.time_zone)"};
   for (const auto& [name, value] : keys) {
     params.push_back(value);
     columns.push_back(name);
     conflict.push_back(name);
-    values.push_back(absl::StrCat("$", params.size()));
+    values.push_back(absl::StrCat("$", params.size(), "::text"));
+    day_values.push_back(values.back());
   }
-  std::vector<std::string> sets;
+  std::vector<std::string> sets, day_sets;
   for (const auto& [name, value] : adds) {
     params.push_back(absl::StrCat(value));
     columns.push_back(name);
     values.push_back(absl::StrCat("$", params.size(), "::bigint"));
+    day_values.push_back(values.back());
     sets.push_back(absl::StrCat(name, " = ", table, ".", name, " + EXCLUDED.", name));
+    day_sets.push_back(absl::StrCat(name, " = d.", name, " + EXCLUDED.", name));
   }
-  const std::string sql = absl::StrCat(
+  std::string sql = absl::StrCat(
       "INSERT INTO reporting.", table, " AS ", table, " (", absl::StrJoin(columns, ", "),
       ") VALUES (", absl::StrJoin(values, ", "), ") ON CONFLICT (", absl::StrJoin(conflict, ", "),
       ") DO UPDATE SET ", absl::StrJoin(sets, ", "));
+  if (std::string_view(table) == "agent_slots") {
+    std::vector<std::string> day_columns = {"tenant_id", "time_zone", "day"};
+    day_columns.insert(day_columns.end(), columns.begin() + 2, columns.end());
+    sql =
+        absl::StrCat("WITH slot AS (", sql, ") INSERT INTO reporting.agent_days AS d (",
+                     absl::StrJoin(day_columns, ", "), ") SELECT ", absl::StrJoin(day_values, ", "),
+                     " FROM reporting.day_zones z WHERE z.tenant_id = $1::text"
+                     " ON CONFLICT (tenant_id, time_zone, day, agent_id, department_id)"
+                     " DO UPDATE SET ",
+                     absl::StrJoin(day_sets, ", "));
+  }
   txn.exec_params(sql, pqxx::prepare::make_dynamic_params(params));
 }
 
@@ -192,11 +238,43 @@ constexpr char kLoggedOut[] =
     " login_time = COALESCE(s.login_time, EXCLUDED.login_time),"
     " logout_time = COALESCE(s.logout_time, EXCLUDED.logout_time)";
 
+// The status held over [start, end) and the seat-empty change at its end, per local day of
+// each zone in day_zones (`zone` is $2 when filling one zone, z.time_zone when applying).
+// OFFLINE held while logged out (ended by a LOGIN) is not counted, as in kStatusTime.
+#define KEFU_STATUS_DAYS(intervals, zones, zone)                                                  \
+  "INSERT INTO reporting.agent_status_days AS d (tenant_id, time_zone, day, agent_id,"            \
+  " online_us, busy_us, away_us, offline_us, seat_empty)"                                         \
+  " SELECT $1::text, tz, day, agent_id,"                                                          \
+  " coalesce(sum(us) FILTER (WHERE status = 1), 0), coalesce(sum(us) FILTER (WHERE status = 2), " \
+  "0),"                                                                                           \
+  " coalesce(sum(us) FILTER (WHERE status = 3), 0), coalesce(sum(us) FILTER (WHERE status = 4), " \
+  "0),"                                                                                           \
+  " sum(seat) FROM ("                                                                             \
+  "  SELECT " zone                                                                                \
+  " AS tz, p.day, i.agent_id, i.status, p.us, 0 AS seat"                                          \
+  "  FROM " intervals ", " zones ", reporting.day_parts(i.start_time, i.end_time, " zone          \
+  ") p"                                                                                           \
+  "  WHERE NOT (i.status = 4 AND i.reason = 2)"                                                   \
+  "  UNION ALL"                                                                                   \
+  "  SELECT " zone ", reporting.local_day(i.end_time, " zone                                      \
+  "), i.agent_id, 0, 0, 1"                                                                        \
+  "  FROM " intervals ", " zones                                                                  \
+  " WHERE i.reason = 4) x"                                                                        \
+  " GROUP BY tz, day, agent_id"                                                                   \
+  " ON CONFLICT (tenant_id, time_zone, day, agent_id) DO UPDATE SET"                              \
+  " online_us = d.online_us + EXCLUDED.online_us, busy_us = d.busy_us + EXCLUDED.busy_us,"        \
+  " away_us = d.away_us + EXCLUDED.away_us, offline_us = d.offline_us + EXCLUDED.offline_us,"     \
+  " seat_empty = d.seat_empty + EXCLUDED.seat_empty"
+
+// The interval, and (only when it is new) its day rows.
 constexpr char kStatusInterval[] =
-    "INSERT INTO reporting.agent_status_intervals (tenant_id, event_id, agent_id, status,"
-    " start_time, end_time, next_status, reason)"
-    " VALUES ($1, $2, $3, $4, reporting.ts($5), reporting.ts($6), $7, $8)"
-    " ON CONFLICT DO NOTHING";
+    "WITH i AS (INSERT INTO reporting.agent_status_intervals (tenant_id, event_id, agent_id,"
+    " status, start_time, end_time, next_status, reason)"
+    " VALUES ($1::text, $2, $3, $4, reporting.ts($5), reporting.ts($6), $7, $8)"
+    " ON CONFLICT DO NOTHING RETURNING agent_id, status, start_time, end_time, "
+    "reason) " KEFU_STATUS_DAYS(
+        "i", "(SELECT time_zone FROM reporting.day_zones WHERE tenant_id = $1::text) z",
+        "z.time_zone");
 
 bool Handled(const Event& event) {
   switch (event.payload_case()) {
@@ -221,6 +299,81 @@ constexpr char kRange[] =
     " tenant_id = $1 AND slot >= reporting.ts($2) AND slot < reporting.ts($3)"
     " AND (cardinality($5::text[]) = 0 OR department_id = ANY($5::text[]))";
 constexpr char kAgentFilter[] = " AND (cardinality($6::text[]) = 0 OR agent_id = ANY($6::text[]))";
+constexpr char kDepartmentFilter[] =
+    " AND (cardinality($5::text[]) = 0 OR department_id = ANY($5::text[]))";
+
+// How a range is read from the day rollups: the local days first_day..last_day of the
+// report's zone lie wholly inside it and are read from agent_days / agent_status_days;
+// the partial days at its edges, [start, lo) and [hi, end), from the 15-minute rows and
+// the facts. Without whole days (or day rows for the zone) it is all edge.
+struct DaySplit {
+  bool whole_days = false;
+  std::string first_day = "2000-01-02", last_day = "2000-01-01";  // none
+  int64_t lo_us = 0, hi_us = 0;
+};
+
+// $1 tenant, $2 start, $3 end, $4 zone. The whole local days of the range, when the zone's
+// day rows are kept, and only when every slot and instant falls on the same side of the
+// split as its local date says: at every midnight of the whole days, and across a day
+// either side of each edge (a clock set back over midnight would otherwise put a slot of
+// one day before that day's midnight).
+constexpr char kDaySplit[] =
+    "WITH c AS (SELECT reporting.local_day(reporting.ts($2::bigint - 1), $4::text) + 1 AS d1,"
+    "  reporting.local_day(reporting.ts($3::bigint), $4::text) - 1 AS d2),"
+    " b AS (SELECT d1, d2, d1::timestamp AT TIME ZONE $4::text AS lo,"
+    "  (d2 + 1)::timestamp AT TIME ZONE $4::text AS hi FROM c)"
+    " SELECT d1::text, d2::text, reporting.micros(lo), reporting.micros(hi) FROM b"
+    " WHERE d1 <= d2 AND lo >= reporting.ts($2::bigint) AND hi <= reporting.ts($3::bigint)"
+    " AND EXISTS (SELECT 1 FROM reporting.day_zones WHERE tenant_id = $1 AND time_zone = $4::text)"
+    " AND (SELECT bool_and(reporting.local_day(m - interval '1 microsecond', $4::text) = d::date - "
+    "1"
+    "   AND reporting.local_day(m, $4::text) = d::date)"
+    "  FROM generate_series(d1::timestamp, (d2 + 1)::timestamp, interval '1 day') AS d,"
+    "  LATERAL (SELECT d AT TIME ZONE $4::text AS m) AS midnight)"
+    " AND (SELECT bool_and((reporting.local_day(p, $4::text) >= d1) = (p >= lo)"
+    "   AND (reporting.local_day(p, $4::text) <= d2) = (p < hi))"
+    "  FROM (SELECT generate_series(lo - interval '1 day', lo + interval '1 day',"
+    "    interval '15 minutes')"
+    "   UNION ALL SELECT generate_series(hi - interval '1 day', hi + interval '1 day',"
+    "    interval '15 minutes')) AS g(p))";
+
+DaySplit SplitOf(pqxx::work& txn, const ReportQuery& q, bool day_rollups) {
+  DaySplit split;
+  split.lo_us = split.hi_us = q.end_us;
+  if (!day_rollups) return split;
+  pqxx::result r = txn.exec_params(kDaySplit, q.tenant, q.start_us, q.end_us, q.time_zone);
+  if (r.empty()) return split;
+  split.whole_days = true;
+  split.first_day = r[0][0].as<std::string>();
+  split.last_day = r[0][1].as<std::string>();
+  split.lo_us = r[0][2].as<int64_t>();
+  split.hi_us = r[0][3].as<int64_t>();
+  return split;
+}
+
+// The agent rollup rows of a range as (day, agent_id, department_id, columns...): day rows
+// of the whole days and slot rows of the edges, `day` being the local date. Parameters:
+// $1 tenant, $2 start, $3 end, $4 zone, $5 departments, $6 agents, $7/$8 first/last whole
+// day, $9 lo, $10 hi (DaySplit).
+std::string AgentRows(const std::string& columns, const std::string& filter) {
+  const std::string slots = absl::StrCat(
+      " SELECT reporting.local_day(slot, $4::text) AS day, agent_id, department_id, ", columns,
+      " FROM reporting.agent_slots WHERE tenant_id = $1", filter, kAgentFilter);
+  return absl::StrCat(
+      "(SELECT day, agent_id, department_id, ", columns,
+      " FROM reporting.agent_days WHERE tenant_id = $1 AND time_zone = $4::text"
+      " AND day >= $7::date AND day <= $8::date",
+      filter, kAgentFilter, " UNION ALL", slots,
+      " AND slot >= reporting.ts($2::bigint) AND slot < reporting.ts($9::bigint) UNION ALL", slots,
+      " AND slot >= reporting.ts($10::bigint) AND slot < reporting.ts($3::bigint)) AS r");
+}
+
+pqxx::result ExecAgentRows(pqxx::work& txn, const std::string& sql, const ReportQuery& q,
+                           const DaySplit& split) {
+  return txn.exec_params(sql, q.tenant, q.start_us, q.end_us, q.time_zone,
+                         pg::TextArray(q.departments), pg::TextArray(q.agents), split.first_day,
+                         split.last_day, split.lo_us, split.hi_us);
+}
 
 #define KEFU_DIALOG_SUMS                                                                  \
   "sum(total)::bigint, sum(valid)::bigint, sum(invalid)::bigint, sum(connected)::bigint," \
@@ -407,56 +560,59 @@ absl::StatusOr<std::vector<v1::GroupHourlyRow>> ReportStore::GroupDialogs(const 
 }
 
 absl::StatusOr<std::vector<v1::AgentDailyRow>> ReportStore::AgentDialogs(const ReportQuery& q) {
+  TryDayZone(q.tenant, q.time_zone);
   // Segments are all connected: total = consultations = connected.
   const std::string sql = absl::StrCat(
-      "SELECT to_char(date_trunc('day', slot AT TIME ZONE $4), 'YYYY-MM-DD') AS day, agent_id,"
+      "SELECT to_char(day, 'YYYY-MM-DD'), agent_id,"
       " sum(consultations)::bigint, sum(valid)::bigint, sum(invalid)::bigint,"
       " sum(consultations)::bigint, 0::bigint, 0::bigint, sum(transferred)::bigint,"
       " sum(wait_us)::bigint, sum(waited)::bigint, sum(duration_us)::bigint,"
-      " sum(consultations)::bigint"
-      " FROM reporting.agent_slots WHERE",
-      kRange, kAgentFilter,
-      " GROUP BY date_trunc('day', slot AT TIME ZONE $4), agent_id"
-      " HAVING sum(consultations) > 0 ORDER BY 1, 2");
-  return pool_->TransactIn(
-      q.tenant, [&](pqxx::work& txn) -> absl::StatusOr<std::vector<v1::AgentDailyRow>> {
-        pqxx::result r = txn.exec_params(sql, q.tenant, q.start_us, q.end_us, q.time_zone,
-                                         pg::TextArray(q.departments), pg::TextArray(q.agents));
-        std::vector<v1::AgentDailyRow> rows;
-        for (const auto& row : r) {
-          v1::AgentDailyRow out;
-          out.set_date(row[0].as<std::string>());
-          out.set_agent_id(row[1].as<std::string>());
-          SumsAt(row, 2).Fill(out.mutable_counts());
-          rows.push_back(std::move(out));
-        }
-        return rows;
-      });
+      " sum(consultations)::bigint FROM ",
+      AgentRows("consultations, valid, invalid, transferred, wait_us, waited, duration_us",
+                kDepartmentFilter),
+      " GROUP BY day, agent_id HAVING sum(consultations) > 0 ORDER BY 1, 2");
+  return pool_->TransactIn(q.tenant,
+                           [&](pqxx::work& txn) -> absl::StatusOr<std::vector<v1::AgentDailyRow>> {
+                             const DaySplit split = SplitOf(txn, q, options_.day_rollups);
+                             pqxx::result r = ExecAgentRows(txn, sql, q, split);
+                             std::vector<v1::AgentDailyRow> rows;
+                             for (const auto& row : r) {
+                               v1::AgentDailyRow out;
+                               out.set_date(row[0].as<std::string>());
+                               out.set_agent_id(row[1].as<std::string>());
+                               SumsAt(row, 2).Fill(out.mutable_counts());
+                               rows.push_back(std::move(out));
+                             }
+                             return rows;
+                           });
 }
 
 absl::StatusOr<std::vector<v1::SatisfactionRow>> ReportStore::Satisfaction(const ReportQuery& q,
                                                                            bool by_department) {
   const std::string sql =
-      by_department ? absl::StrCat(
-                          "SELECT department_id, sum(connected)::bigint, sum(rated)::bigint,"
-                          " sum(score_sum)::bigint, sum(s1)::bigint, sum(s2)::bigint,"
-                          " sum(s3)::bigint, sum(s4)::bigint, sum(s5)::bigint"
-                          " FROM reporting.group_slots WHERE",
-                          kRange,
-                          " AND $4::text IS NOT NULL AND $6::text IS NOT NULL GROUP BY 1"
-                          " HAVING sum(connected) > 0 OR sum(rated) > 0 ORDER BY 1")
-                    : absl::StrCat(
-                          "SELECT agent_id, sum(consultations)::bigint, sum(rated)::bigint,"
-                          " sum(score_sum)::bigint, sum(s1)::bigint, sum(s2)::bigint,"
-                          " sum(s3)::bigint, sum(s4)::bigint, sum(s5)::bigint"
-                          " FROM reporting.agent_slots WHERE",
-                          kRange, kAgentFilter,
-                          " AND $4::text IS NOT NULL GROUP BY 1"
-                          " HAVING sum(consultations) > 0 OR sum(rated) > 0 ORDER BY 1");
+      by_department
+          ? absl::StrCat(
+                "SELECT department_id, sum(connected)::bigint, sum(rated)::bigint,"
+                " sum(score_sum)::bigint, sum(s1)::bigint, sum(s2)::bigint,"
+                " sum(s3)::bigint, sum(s4)::bigint, sum(s5)::bigint"
+                " FROM reporting.group_slots WHERE",
+                kRange,
+                " AND $4::text IS NOT NULL AND $6::text IS NOT NULL GROUP BY 1"
+                " HAVING sum(connected) > 0 OR sum(rated) > 0 ORDER BY 1")
+          : absl::StrCat(
+                "SELECT agent_id, sum(consultations)::bigint, sum(rated)::bigint,"
+                " sum(score_sum)::bigint, sum(s1)::bigint, sum(s2)::bigint,"
+                " sum(s3)::bigint, sum(s4)::bigint, sum(s5)::bigint FROM ",
+                AgentRows("consultations, rated, score_sum, s1, s2, s3, s4, s5", kDepartmentFilter),
+                " GROUP BY 1 HAVING sum(consultations) > 0 OR sum(rated) > 0"
+                " ORDER BY 1");
+  if (!by_department) TryDayZone(q.tenant, q.time_zone);
   return pool_->TransactIn(
       q.tenant, [&](pqxx::work& txn) -> absl::StatusOr<std::vector<v1::SatisfactionRow>> {
-        pqxx::result r = txn.exec_params(sql, q.tenant, q.start_us, q.end_us, q.time_zone,
-                                         pg::TextArray(q.departments), pg::TextArray(q.agents));
+        pqxx::result r =
+            by_department ? txn.exec_params(sql, q.tenant, q.start_us, q.end_us, q.time_zone,
+                                            pg::TextArray(q.departments), pg::TextArray(q.agents))
+                          : ExecAgentRows(txn, sql, q, SplitOf(txn, q, options_.day_rollups));
         std::vector<v1::SatisfactionRow> rows;
         for (const auto& row : r) {
           v1::SatisfactionRow out;
@@ -555,7 +711,7 @@ struct OnlineSums {
 };
 
 absl::StatusOr<std::map<std::pair<std::string, std::string>, OnlineSums>> LoadOnline(
-    pg::Pool* pool, const ReportQuery& q, bool per_day, int64_t now_us) {
+    pg::Pool* pool, const ReportQuery& q, bool per_day, int64_t now_us, bool day_rollups) {
   using Map = std::map<std::pair<std::string, std::string>, OnlineSums>;
   return pool->TransactIn(q.tenant, [&](pqxx::work& txn) -> absl::StatusOr<Map> {
     // The planner takes the days CTE for 1000 rows, so these cost past jit_optimize_above_cost;
@@ -563,13 +719,36 @@ absl::StatusOr<std::map<std::pair<std::string, std::string>, OnlineSums>> LoadOn
     txn.exec("SET LOCAL jit = off");
     Map out;
     const std::string agents = pg::TextArray(q.agents);
-    pqxx::result status = txn.exec_params(absl::StrCat(kDays, kStatusTime), q.tenant, q.start_us,
-                                          q.end_us, q.time_zone, per_day, agents, now_us);
-    for (const auto& row : status) {
-      OnlineSums& s = out[{row[0].as<std::string>(), row[1].as<std::string>()}];
-      const int st = row[2].as<int>();
-      if (st >= 1 && st <= 4) s.status_us[st] += Int(row[3]);
-      if (st == 0) s.seat_empty += static_cast<int32_t>(Int(row[4]));
+    // Status time: the whole local days from their day rows, the partial days at the edges
+    // from the intervals. Either way a day runs from its midnight to the next, so the parts
+    // add up to what the intervals give over the whole range.
+    const DaySplit split = SplitOf(txn, q, day_rollups);
+    if (split.whole_days) {
+      pqxx::result days = txn.exec_params(
+          "SELECT agent_id, CASE WHEN $5 THEN to_char(day, 'YYYY-MM-DD') ELSE '' END,"
+          " sum(online_us)::bigint, sum(busy_us)::bigint, sum(away_us)::bigint,"
+          " sum(offline_us)::bigint, sum(seat_empty)::bigint"
+          " FROM reporting.agent_status_days WHERE tenant_id = $1 AND time_zone = $2"
+          " AND day >= $3::date AND day <= $4::date"
+          " AND (cardinality($6::text[]) = 0 OR agent_id = ANY($6::text[])) GROUP BY 1, 2",
+          q.tenant, q.time_zone, split.first_day, split.last_day, per_day, agents);
+      for (const auto& row : days) {
+        OnlineSums& s = out[{row[0].as<std::string>(), row[1].as<std::string>()}];
+        for (int st = 1; st <= 4; ++st) s.status_us[st] += Int(row[1 + st]);
+        s.seat_empty += static_cast<int32_t>(Int(row[6]));
+      }
+    }
+    for (const auto& [from, to] :
+         {std::pair(q.start_us, split.lo_us), std::pair(split.hi_us, q.end_us)}) {
+      if (from >= to) continue;
+      pqxx::result status = txn.exec_params(absl::StrCat(kDays, kStatusTime), q.tenant, from, to,
+                                            q.time_zone, per_day, agents, now_us);
+      for (const auto& row : status) {
+        OnlineSums& s = out[{row[0].as<std::string>(), row[1].as<std::string>()}];
+        const int st = row[2].as<int>();
+        if (st >= 1 && st <= 4) s.status_us[st] += Int(row[3]);
+        if (st == 0) s.seat_empty += static_cast<int32_t>(Int(row[4]));
+      }
     }
     pqxx::result sessions = txn.exec_params(absl::StrCat(kDays, kSessions), q.tenant, q.start_us,
                                             q.end_us, q.time_zone, per_day, agents, now_us);
@@ -590,7 +769,8 @@ absl::StatusOr<std::map<std::pair<std::string, std::string>, OnlineSums>> LoadOn
 absl::StatusOr<std::vector<v1::OnlineTimeRow>> ReportStore::OnlineTime(const ReportQuery& q,
                                                                        bool per_day,
                                                                        int64_t now_us) {
-  auto sums = LoadOnline(pool_, q, per_day, now_us);
+  TryDayZone(q.tenant, q.time_zone);
+  auto sums = LoadOnline(pool_, q, per_day, now_us, options_.day_rollups);
   if (!sums.ok()) return sums.status();
   std::vector<v1::OnlineTimeRow> rows;
   for (const auto& [key, s] : *sums) {
@@ -656,6 +836,7 @@ absl::StatusOr<std::vector<v1::AgentScorecardRow>> ReportStore::Scorecard(const 
                                                                           int64_t now_us) {
   // Dialog figures honour the department filter; offers carry no department, so answer
   // rate and response time are the agent's over all departments.
+  TryDayZone(q.tenant, q.time_zone);
   const std::string sql = absl::StrCat(
       "SELECT agent_id,"
       " sum(consultations) FILTER (WHERE department_id <> '')::bigint,"
@@ -663,20 +844,19 @@ absl::StatusOr<std::vector<v1::AgentScorecardRow>> ReportStore::Scorecard(const 
       " sum(duration_us) FILTER (WHERE department_id <> '')::bigint,"
       " sum(rated) FILTER (WHERE department_id <> '')::bigint,"
       " sum(score_sum) FILTER (WHERE department_id <> '')::bigint,"
-      " sum(offered)::bigint, sum(answered)::bigint, sum(response_us)::bigint"
-      " FROM reporting.agent_slots WHERE tenant_id = $1 AND slot >= reporting.ts($2)"
-      " AND slot < reporting.ts($3) AND $4::text IS NOT NULL"
-      " AND (cardinality($5::text[]) = 0 OR department_id = ANY($5::text[])"
-      "  OR department_id = '')",
-      kAgentFilter, " GROUP BY 1 ORDER BY 1");
+      " sum(offered)::bigint, sum(answered)::bigint, sum(response_us)::bigint FROM ",
+      AgentRows("consultations, valid, duration_us, rated, score_sum, offered, answered,"
+                " response_us",
+                " AND (cardinality($5::text[]) = 0 OR department_id = ANY($5::text[])"
+                "  OR department_id = '')"),
+      " GROUP BY 1 ORDER BY 1");
   struct Dialogs {
     int64_t consultations = 0, valid = 0, duration = 0, rated = 0, score = 0, offered = 0,
             answered = 0, response = 0;
   };
   auto dialogs = pool_->TransactIn(
       q.tenant, [&](pqxx::work& txn) -> absl::StatusOr<std::map<std::string, Dialogs>> {
-        pqxx::result r = txn.exec_params(sql, q.tenant, q.start_us, q.end_us, q.time_zone,
-                                         pg::TextArray(q.departments), pg::TextArray(q.agents));
+        pqxx::result r = ExecAgentRows(txn, sql, q, SplitOf(txn, q, options_.day_rollups));
         std::map<std::string, Dialogs> out;
         for (const auto& row : r) {
           out[row[0].as<std::string>()] = {Int(row[1]), Int(row[2]), Int(row[3]), Int(row[4]),
@@ -685,7 +865,7 @@ absl::StatusOr<std::vector<v1::AgentScorecardRow>> ReportStore::Scorecard(const 
         return out;
       });
   if (!dialogs.ok()) return dialogs.status();
-  auto online = LoadOnline(pool_, q, /*per_day=*/false, now_us);
+  auto online = LoadOnline(pool_, q, /*per_day=*/false, now_us, options_.day_rollups);
   if (!online.ok()) return online.status();
   std::map<std::string, std::pair<Dialogs, OnlineSums>> merged;
   for (const auto& [agent, d] : *dialogs) merged[agent].first = d;
@@ -747,6 +927,75 @@ absl::StatusOr<std::vector<AgentPerformance>> ReportStore::Performance(const std
         }
         return out;
       });
+}
+
+namespace {
+
+constexpr char kLockDays[] = "SELECT pg_advisory_xact_lock(" KEFU_DAYS_LOCK_KEY ")";
+constexpr char kZoneState[] =
+    "SELECT count(*) FILTER (WHERE time_zone = $2), count(*) FROM reporting.day_zones"
+    " WHERE tenant_id = $1";
+constexpr char kAddZone[] =
+    "INSERT INTO reporting.day_zones (tenant_id, time_zone) VALUES ($1, $2)";
+constexpr char kFillAgentDays[] =
+    "INSERT INTO reporting.agent_days (tenant_id, time_zone, day, agent_id, department_id,"
+    " consultations, valid, invalid, transferred, resolved, wait_us, waited, duration_us, rated,"
+    " score_sum, s1, s2, s3, s4, s5, offered, answered, response_us)"
+    " SELECT $1, $2, reporting.local_day(slot, $2), agent_id, department_id,"
+    " sum(consultations), sum(valid), sum(invalid), sum(transferred), sum(resolved), sum(wait_us),"
+    " sum(waited), sum(duration_us), sum(rated), sum(score_sum), sum(s1), sum(s2), sum(s3),"
+    " sum(s4), sum(s5), sum(offered), sum(answered), sum(response_us)"
+    " FROM reporting.agent_slots WHERE tenant_id = $1 GROUP BY 3, 4, 5 ORDER BY 3";
+constexpr char kFillStatusDays[] = KEFU_STATUS_DAYS(
+    "(SELECT * FROM reporting.agent_status_intervals WHERE tenant_id = $1::text) i", "(SELECT 1) z",
+    "$2::text");
+
+}  // namespace
+
+absl::StatusOr<bool> ReportStore::EnsureDayZone(const std::string& tenant,
+                                                const std::string& time_zone) {
+  if (!options_.day_rollups) return false;
+  return pool_->TransactIn(tenant, [&](pqxx::work& txn) -> absl::StatusOr<bool> {
+    const pqxx::row state = txn.exec_params1(kZoneState, tenant, time_zone);
+    if (state[0].as<int64_t>() > 0) return true;
+    if (state[1].as<int64_t>() >= options_.max_day_zones) return false;
+    // Exclusive: waits for the applies in flight and holds new ones back until the zone's
+    // rows are filled and listed, so each event lands in them exactly once.
+    txn.exec("SET LOCAL statement_timeout = '10min'");
+    txn.exec_params(kLockDays, tenant);
+    const pqxx::row again = txn.exec_params1(kZoneState, tenant, time_zone);
+    if (again[0].as<int64_t>() > 0) return true;  // another replica filled it meanwhile
+    if (again[1].as<int64_t>() >= options_.max_day_zones) return false;
+    const absl::Time start = absl::Now();
+    txn.exec_params(kAddZone, tenant, time_zone);
+    const pqxx::result agent_days = txn.exec_params(kFillAgentDays, tenant, time_zone);
+    const pqxx::result status_days = txn.exec_params(kFillStatusDays, tenant, time_zone);
+    log::Info("day rollups filled for a report time zone",
+              {{"tenant", tenant},
+               {"time_zone", time_zone},
+               {"agent_days", absl::StrCat(agent_days.affected_rows())},
+               {"agent_status_days", absl::StrCat(status_days.affected_rows())},
+               {"seconds", absl::StrCat(absl::ToDoubleSeconds(absl::Now() - start))}});
+    return true;
+  });
+}
+
+void ReportStore::TryDayZone(const std::string& tenant, const std::string& time_zone) {
+  if (!options_.day_rollups) return;
+  const auto key = std::make_pair(tenant, time_zone);
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (zones_known_.contains(key)) return;
+  }
+  auto kept = EnsureDayZone(tenant, time_zone);
+  if (!kept.ok()) {
+    // The report reads the 15-minute rows this time; the next one tries again.
+    log::Warn("day rollups not filled for a report time zone",
+              {{"tenant", tenant}, {"time_zone", time_zone}, {"error", kept.status().ToString()}});
+    return;
+  }
+  std::lock_guard<std::mutex> lock(mu_);
+  zones_known_.insert(key);
 }
 
 }  // namespace kefu::reporting

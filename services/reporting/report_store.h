@@ -2,7 +2,10 @@
 
 #include <cstdint>
 #include <map>
+#include <mutex>
+#include <set>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "absl/status/statusor.h"
@@ -41,11 +44,22 @@ struct AgentPerformance {
   int64_t score_sum = 0;
 };
 
-// The reporting schema in PostgreSQL: facts keyed by what makes them unique and their
-// 15-minute rollups (migrations/002_rollups.sql), every query bound to its tenant.
+struct ReportStoreOptions {
+  // Per-agent reports read day rollups for the whole local days of their range
+  // (migrations/003_agent_days.sql); false reads only the 15-minute rows (tests compare).
+  bool day_rollups = true;
+  // Zones whose day rows are kept per tenant: every event that adds to an agent's figures
+  // writes one day row per zone. Reports in further zones read the 15-minute rows.
+  int max_day_zones = 3;
+};
+
+// The reporting schema in PostgreSQL: facts keyed by what makes them unique, their
+// 15-minute rollups (migrations/002_rollups.sql) and per-day agent rollups (003), every
+// query bound to its tenant.
 class ReportStore final {
  public:
-  explicit ReportStore(pg::Pool* pool) : pool_(pool) {}
+  explicit ReportStore(pg::Pool* pool, ReportStoreOptions options = {})
+      : pool_(pool), options_(options) {}
 
   // Applies one domain event in one transaction together with its processed_events row:
   // an event id seen before changes nothing (kDuplicate); so does a second DialogEnded of
@@ -77,8 +91,21 @@ class ReportStore final {
   absl::StatusOr<std::vector<AgentPerformance>> Performance(const std::string& tenant,
                                                             int64_t since_us);
 
+  // Keeps day rows for `time_zone` from now on, filling them from the finer rows first
+  // (once per tenant and zone, under the tenant's lock, so no event is missed or counted
+  // twice). True when the zone's rows are kept; false when the tenant already has
+  // max_day_zones zones or day rollups are off. The per-agent reports call it.
+  absl::StatusOr<bool> EnsureDayZone(const std::string& tenant, const std::string& time_zone);
+
  private:
+  // EnsureDayZone, logging a failure: a report then reads the 15-minute rows.
+  void TryDayZone(const std::string& tenant, const std::string& time_zone);
+
   pg::Pool* pool_;
+  const ReportStoreOptions options_;
+  std::mutex mu_;
+  // (tenant, zone) pairs EnsureDayZone has answered for good: kept, or over the limit.
+  std::set<std::pair<std::string, std::string>> zones_known_;  // guarded by mu_
 };
 
 // Rates and averages of DialogCounts from its counters and the summed wait/talk time of
