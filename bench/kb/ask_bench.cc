@@ -6,7 +6,8 @@
 //   kefu_kb_ask_bench --kb testdata/kb/kb.jsonl --queries testdata/kb/queries_heldout.jsonl
 //                     [--synthetic 9886] [--repeat 20] [--answer 0.6] [--clarify 0.3]
 //                     [--fields q,p,k,a] [--b q,p,k,a] [--k1 K] [--unigram W] [--unseen S]
-//                     [--bonus B] [--verbose]
+//                     [--bonus B] [--synonyms S] [--concept C] [--unigram-only F]
+//                     [--verbose]
 #include <chrono>
 #include <cstdio>
 #include <fstream>
@@ -75,6 +76,12 @@ bool ParseArgs(int argc, char** argv, Options* o) {
       if (!absl::SimpleAtod(value(), &o->weights.han_unigram)) return false;
     } else if (arg == "--unseen") {
       if (!absl::SimpleAtod(value(), &o->weights.unseen_share)) return false;
+    } else if (arg == "--synonyms") {
+      if (!absl::SimpleAtod(value(), &o->weights.synonym_share)) return false;
+    } else if (arg == "--concept") {
+      if (!absl::SimpleAtod(value(), &o->weights.concept_term)) return false;
+    } else if (arg == "--unigram-only") {
+      if (!absl::SimpleAtod(value(), &o->weights.unigram_only_factor)) return false;
     } else if (arg == "--bonus") {
       if (!absl::SimpleAtod(value(), &o->weights.keyword_phrase_bonus)) return false;
     } else if (arg == "--verbose") {

@@ -5,6 +5,7 @@
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_join.h"
+#include "services/kb/english_lexicon.h"
 #include "services/kb/porter_stemmer.h"
 #include "services/kb/text.h"
 
@@ -38,7 +39,8 @@ std::vector<std::u32string> HanRuns(absl::string_view text) {
 std::vector<std::string> PhraseWords(absl::string_view text) {
   std::vector<std::string> words;
   const auto push = [&](const std::string& w) {
-    if (!w.empty()) words.push_back(PorterStem(w));
+    // Stop words are kept as stemmed, content words lemmatised too, as the tokenizer does.
+    if (!w.empty()) words.push_back(IsEnglishStopWord(w) ? PorterStem(w) : EnglishTerm(w));
   };
   const auto flush = [&](std::string* w) {
     if (w->empty()) return;
@@ -297,7 +299,26 @@ SearchResult KnowledgeIndex::Search(absl::string_view query, const SearchOptions
   std::vector<double> acc(docs_.size(), 0.0);
   std::vector<bool> strong(docs_.size(), false);
   std::vector<uint32_t> touched;
+  // A query term and its synonyms form a group: an entry earns the best of the group, so
+  // a synonym finds an entry that lacks the word without outranking one that has it.
+  std::vector<double> group_best(docs_.size(), 0.0);
+  std::vector<uint32_t> group_touched;
   double mass = 0;
+  const auto score_postings = [&](uint32_t term_id, double w, bool is_strong) {
+    for (const Posting& p : postings_[term_id]) {
+      const Doc& doc = docs_[p.doc];
+      double tf = 0;
+      for (int f = 0; f < kFieldCount; ++f) {
+        if (p.tf[f] == 0) continue;
+        const double norm = 1.0 - weights_.b[f] + weights_.b[f] * doc.length[f] / avg[f];
+        tf += weights_.field[f] * p.tf[f] / norm;
+      }
+      double& best = group_best[p.doc];
+      if (best == 0) group_touched.push_back(p.doc);
+      best = std::max(best, w * saturate(tf));
+      if (is_strong) strong[p.doc] = true;
+    }
+  };
   for (const std::string& term : order) {
     const QueryTerm& q = query_terms[term];
     auto id = term_ids_.find(term);
@@ -306,22 +327,30 @@ SearchResult KnowledgeIndex::Search(absl::string_view query, const SearchOptions
       if (q.kind != TokenKind::kHanBigram && q.kind != TokenKind::kConcept) {
         mass += q.weight * idf(1) * unit * weights_.unseen_share;
       }
-      continue;
+    } else {
+      const double w = q.weight * idf(static_cast<double>(df));
+      mass += w * unit;
+      score_postings(id->second, w, q.kind != TokenKind::kHanUnigram);
     }
-    const double w = q.weight * idf(static_cast<double>(df));
-    mass += w * unit;
-    for (const Posting& p : postings_[id->second]) {
-      const Doc& doc = docs_[p.doc];
-      double tf = 0;
-      for (int f = 0; f < kFieldCount; ++f) {
-        if (p.tf[f] == 0) continue;
-        const double norm = 1.0 - weights_.b[f] + weights_.b[f] * doc.length[f] / avg[f];
-        tf += weights_.field[f] * p.tf[f] / norm;
+    const std::vector<std::string>* synonyms =
+        q.kind == TokenKind::kWord && weights_.synonym_share > 0 ? EnglishSynonymTerms(term)
+                                                                 : nullptr;
+    if (synonyms != nullptr) {
+      for (const std::string& synonym : *synonyms) {
+        if (query_terms.contains(synonym)) continue;
+        auto sid = term_ids_.find(synonym);
+        if (sid == term_ids_.end() || postings_[sid->second].empty()) continue;
+        const double w = weights_.synonym_share * q.weight *
+                         idf(static_cast<double>(postings_[sid->second].size()));
+        score_postings(sid->second, w, true);
       }
-      if (acc[p.doc] == 0) touched.push_back(p.doc);
-      acc[p.doc] += w * saturate(tf);
-      if (q.kind != TokenKind::kHanUnigram) strong[p.doc] = true;
     }
+    for (uint32_t doc : group_touched) {
+      if (acc[doc] == 0) touched.push_back(doc);
+      acc[doc] += group_best[doc];
+      group_best[doc] = 0;
+    }
+    group_touched.clear();
   }
   if (mass <= 0 || touched.empty()) return result;
 

@@ -37,27 +37,33 @@ struct IndexedEntry {
 struct RankingWeights {
   // BM25F field weights. The seed manual (53KF 2.6) finds questions by their keywords,
   // so keywords weigh most; the answer least (it is long and says much besides).
-  std::array<double, kFieldCount> field = {2.0, 1.6, 3.0, 0.5};
+  std::array<double, kFieldCount> field = {2.0, 1.6, 3.0, 0.25};
   // Length normalisation per field.
-  std::array<double, kFieldCount> b = {0.6, 0.6, 0.3, 0.75};
-  double k1 = 1.2;
-  // Query-side weight of a term by kind: a single Han character says less than a pair.
-  double han_unigram = 0.35;
+  std::array<double, kFieldCount> b = {0.6, 0.42, 0.3, 0.75};
+  double k1 = 0.83;
+  // Query-side weight of a term by kind. A Han pair's IDF is already higher than its
+  // characters'; characters weigh more than pairs so that a paraphrase sharing the
+  // characters of a word but not the word (烂 for 腐烂, 修 for 维修) still counts.
+  // Values tuned on the dev, v1 and v2 query sets (docs/KB.md "Evaluation").
+  double han_unigram = 1.4;
   double han_bigram = 1.0;
   double word = 1.0;
   double number = 0.8;
   // A synonym group's concept token (synonyms.h).
-  double concept_term = 0.8;
+  double concept_term = 1.6;
+  // A general English synonym of a question word (english_lexicon.h), as a share of the
+  // word's weight; the query expands, the index does not. 0 turns expansion off.
+  double synonym_share = 0.42;
   // A query term the knowledge base has never seen still counts against confidence
   // ("can I pay with bitcoin"), at this share of a rare term; unseen Han pairs do not
   // (most are pairs across word boundaries).
-  double unseen_share = 0.5;
+  double unseen_share = 0.35;
   // Added to the normalised score when the question contains one of the entry's
   // keywords as a whole (the 53KF rule: search the keywords the customer's text holds).
-  double keyword_phrase_bonus = 0.15;
+  double keyword_phrase_bonus = 0.075;
   // An entry that shares only single Han characters with the question (今天几号 and
   // 几天能到 share 天 and 几) is scaled by this: characters alone are weak evidence.
-  double unigram_only_factor = 0.5;
+  double unigram_only_factor = 0.35;
 };
 
 struct SearchOptions {

@@ -4,7 +4,7 @@
 
 #include "absl/container/flat_hash_set.h"
 #include "absl/strings/match.h"
-#include "services/kb/porter_stemmer.h"
+#include "services/kb/english_lexicon.h"
 #include "services/kb/synonyms.h"
 #include "services/kb/text.h"
 
@@ -153,7 +153,7 @@ void FlushWord(std::string* word, uint32_t begin, uint32_t end, std::vector<Toke
     return;
   }
   if (clean.size() < 2 || EnglishStopWords().contains(clean)) return;
-  t.term = PorterStem(clean);
+  t.term = EnglishTerm(clean);
   t.kind = TokenKind::kWord;
   out->push_back(std::move(t));
 }
