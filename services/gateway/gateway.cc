@@ -703,7 +703,7 @@ absl::StatusOr<Contact> Gateway::End(const std::string& tenant, const std::strin
 
 absl::Status Gateway::TransferAway(const std::string& tenant, const std::string& contact_id,
                                    const std::string& from_agent_id, const std::string& transfer_id,
-                                   ContactState next_state) {
+                                   ContactState next_state, const v1::TransferNotice& notice) {
   return CommitWithRetry(
              tenant, contact_id,
              [&](const Contact& c) -> absl::StatusOr<std::optional<Change>> {
@@ -723,7 +723,7 @@ absl::Status Gateway::TransferAway(const std::string& tenant, const std::string&
                au.mutable_transferred_away()->set_transfer_id(transfer_id);
                ch.publish.emplace_back(keys::AgentChannel(tenant, from_agent_id), AgentUpdate(au));
                v1::CustomerGatewayServiceUpdatesResponse cu;
-               cu.mutable_transfer();
+               *cu.mutable_transfer() = notice;
                ch.publish.emplace_back(keys::CustomerChannel(tenant, contact_id),
                                        CustomerUpdate(c.version + 1, cu));
                v1::MonitorResponse mu;

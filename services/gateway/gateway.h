@@ -186,10 +186,12 @@ class Gateway final {
                               const kefu::common::v1::DialogSummary* summary,
                               const std::string& actor_agent_id);
 
-  // The serving agent leaves (transfer); the contact waits for the router's next offer.
+  // The serving agent leaves (transfer); the contact waits for the router's next offer and
+  // the customer gets `notice`.
   absl::Status TransferAway(const std::string& tenant, const std::string& contact_id,
                             const std::string& from_agent_id, const std::string& transfer_id,
-                            kefu::common::v1::ContactState next_state);
+                            kefu::common::v1::ContactState next_state,
+                            const v1::TransferNotice& notice);
 
   // Counts a transfer before the router moves the contact, so the next agent's offer
   // already knows it is a transfer (carries the transcript and the sender's `note`); -1

@@ -47,6 +47,32 @@ cv1::Participant AgentParticipant(Gateway& gw, const std::string& tenant,
   return p;
 }
 
+// Where the customer is told the contact goes (F18): the agent, or the department's name
+// unless the contact's entry point hides department names (F16). Best effort: the transfer
+// has happened when this is asked.
+v1::TransferNotice TransferNoticeOf(Gateway& gw, const Contact& c,
+                                    const v1::TransferRequest& request) {
+  v1::TransferNotice notice;
+  if (request.target_case() == v1::TransferRequest::kAgentId) {
+    *notice.mutable_to_agent() = gw.AgentSummaryOf(c.tenant_id, request.agent_id());
+  } else if (request.target_case() == v1::TransferRequest::kDepartmentId) {
+    if (!c.entry_point_id.empty()) {
+      auto ep = gw.EntryPointOf(c.tenant_id, c.entry_point_id);
+      if (!ep.ok() || ep->hide_department()) return notice;
+    }
+    kefu::router::v1::ListDepartmentsRequest req;
+    req.set_tenant_id(c.tenant_id);
+    req.set_page_size(1000);
+    kefu::router::v1::ListDepartmentsResponse resp;
+    auto ctx = gw.peers().Context(absl::Seconds(2));
+    if (!gw.peers().routing_admin().ListDepartments(ctx.get(), req, &resp).ok()) return notice;
+    for (const auto& d : resp.departments()) {
+      if (d.department_id() == request.department_id()) *notice.mutable_to_department() = d.name();
+    }
+  }
+  return notice;
+}
+
 }  // namespace
 
 std::string PeerIp(const std::string& peer) {
@@ -603,7 +629,8 @@ grpc::Status AgentGatewayServiceImpl::Transfer(grpc::ServerContext* context,
     response->set_transfer_id(resp.transfer_id());
     response->set_state(resp.routing().state());
     KEFU_RETURN_IF_ERROR(gateway_->TransferAway(caller.tenant_id, c.contact_id, caller.subject,
-                                                resp.transfer_id(), resp.routing().state()));
+                                                resp.transfer_id(), resp.routing().state(),
+                                                TransferNoticeOf(*gateway_, c, *request)));
     return absl::OkStatus();
   });
 }

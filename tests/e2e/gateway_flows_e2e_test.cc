@@ -346,7 +346,11 @@ TEST_CASE(
     carl_desk->WaitFor([&](const auto& u) {
       return u.has_transferred_away() && u.transferred_away().dialog_id() == dialog;
     });
-    widget->WaitFor([](const auto& u) { return u.has_transfer(); });
+    // The customer is told where the chat goes.
+    CHECK(widget->WaitFor([](const auto& u) { return u.has_transfer(); })
+              .transfer()
+              .to_department()
+              .zh() == "账务部");
 
     const auto offer = dora_desk->WaitFor(e2e::IsOffer).offer();
     CHECK(offer.dialog_id() == dialog);
