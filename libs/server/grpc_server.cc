@@ -33,7 +33,10 @@ absl::StatusOr<std::unique_ptr<GrpcServer>> GrpcServer::Start(GrpcServerOptions 
   }
 
   grpc::ServerBuilder builder;
-  builder.AddListeningPort(options.addr, grpc::InsecureServerCredentials(), &server->port_);
+  builder.AddListeningPort(
+      options.addr,
+      options.credentials != nullptr ? options.credentials : grpc::InsecureServerCredentials(),
+      &server->port_);
   builder.SetMaxReceiveMessageSize(options.max_message_bytes);
   builder.SetMaxSendMessageSize(options.max_message_bytes);
   grpc::ResourceQuota quota(absl::StrCat("kefu-", options.addr));
@@ -58,6 +61,10 @@ absl::StatusOr<std::unique_ptr<GrpcServer>> GrpcServer::Start(GrpcServerOptions 
     open.insert(kOpenMethods.begin(), kOpenMethods.end());
     creators.push_back(
         std::make_unique<auth::AuthInterceptorFactory>(options.authenticator, std::move(open)));
+    if (options.rate_limiter != nullptr) {
+      creators.push_back(std::make_unique<RateLimitInterceptorFactory>(options.authenticator,
+                                                                       options.rate_limiter));
+    }
   }
   creators.push_back(std::make_unique<ObservabilityInterceptorFactory>(server->rpc_metrics_.get()));
   builder.experimental().SetInterceptorCreators(std::move(creators));

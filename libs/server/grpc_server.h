@@ -12,6 +12,7 @@
 #include "absl/time/time.h"
 #include "libs/auth/authorize.h"
 #include "libs/metrics/metrics.h"
+#include "libs/server/rate_limit.h"
 
 namespace kefu::server {
 
@@ -26,6 +27,9 @@ struct ServedService {
 
 struct GrpcServerOptions {
   std::string addr = "127.0.0.1:0";
+  // TLS when set (ServerCredentialsFrom); plaintext when null.
+  std::shared_ptr<grpc::ServerCredentials> credentials;
+  // Largest message received or sent; a bigger one is answered RESOURCE_EXHAUSTED.
   int max_message_bytes = 8 << 20;
   int max_threads = 256;  // bounds the sync server's threads (ResourceQuota)
   std::vector<ServedService> services;
@@ -33,6 +37,8 @@ struct GrpcServerOptions {
   // UNAUTHENTICATED to a call without a valid token (auth::AuthInterceptorFactory).
   const auth::Authenticator* authenticator = nullptr;
   std::set<std::string> open_methods;  // "/kefu.identity.v1.AuthService/Login"
+  // Per-tenant limits on expensive methods (needs `authenticator` to find the tenant).
+  RateLimiter* rate_limiter = nullptr;
 };
 
 // A gRPC server with the health service, reflection and the observability interceptor

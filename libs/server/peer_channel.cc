@@ -1,5 +1,7 @@
 #include "libs/server/peer_channel.h"
 
+#include <mutex>
+
 namespace kefu::server {
 namespace {
 
@@ -19,9 +21,31 @@ constexpr char kRetryConfig[] = R"({
   }]
 })";
 
+std::mutex credentials_mu;
+std::shared_ptr<grpc::ChannelCredentials>& DefaultCredentials() {
+  static auto* credentials =
+      new std::shared_ptr<grpc::ChannelCredentials>(grpc::InsecureChannelCredentials());
+  return *credentials;
+}
+
 }  // namespace
 
+void SetPeerChannelCredentials(std::shared_ptr<grpc::ChannelCredentials> credentials) {
+  std::lock_guard lock(credentials_mu);
+  DefaultCredentials() = std::move(credentials);
+}
+
 std::shared_ptr<grpc::Channel> PeerChannel(const std::string& addr) {
+  std::shared_ptr<grpc::ChannelCredentials> credentials;
+  {
+    std::lock_guard lock(credentials_mu);
+    credentials = DefaultCredentials();
+  }
+  return PeerChannel(addr, std::move(credentials));
+}
+
+std::shared_ptr<grpc::Channel> PeerChannel(const std::string& addr,
+                                           std::shared_ptr<grpc::ChannelCredentials> credentials) {
   grpc::ChannelArguments args;
   args.SetInt(GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS, 100);
   args.SetInt(GRPC_ARG_MIN_RECONNECT_BACKOFF_MS, 100);
@@ -31,7 +55,7 @@ std::shared_ptr<grpc::Channel> PeerChannel(const std::string& addr) {
   // Detects a peer that vanished without closing the connection (a killed pod).
   args.SetInt(GRPC_ARG_KEEPALIVE_TIME_MS, 30000);
   args.SetInt(GRPC_ARG_KEEPALIVE_TIMEOUT_MS, 10000);
-  return grpc::CreateCustomChannel(addr, grpc::InsecureChannelCredentials(), args);
+  return grpc::CreateCustomChannel(addr, credentials, args);
 }
 
 }  // namespace kefu::server

@@ -15,5 +15,13 @@ namespace kefu::server {
 // connect to all addresses". A peer that stays down still gets UNAVAILABLE in about 2 s:
 // unlike wait_for_ready, nothing waits for the whole deadline (a draining service would).
 std::shared_ptr<grpc::Channel> PeerChannel(const std::string& addr);
+// The same with explicit credentials (TLS towards a peer whose CA a test generated).
+std::shared_ptr<grpc::Channel> PeerChannel(const std::string& addr,
+                                           std::shared_ptr<grpc::ChannelCredentials> credentials);
+
+// The credentials PeerChannel(addr) uses: insecure until ServiceRuntime sets TLS ones from
+// --tls-ca. Process-wide on purpose, like the peers' addresses: one process talks to its
+// peers one way, and the services that open peer channels need not carry them around.
+void SetPeerChannelCredentials(std::shared_ptr<grpc::ChannelCredentials> credentials);
 
 }  // namespace kefu::server

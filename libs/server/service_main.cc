@@ -9,6 +9,7 @@
 #include "absl/time/clock.h"
 #include "libs/common/log.h"
 #include "libs/metrics/metrics.h"
+#include "libs/server/peer_channel.h"
 
 namespace kefu::server {
 
@@ -52,6 +53,19 @@ void ServiceContext::AddWorker(std::string name, std::function<void(std::stop_to
   workers_.emplace_back(std::move(name), std::move(loop));
 }
 
+void RegisterSecurityFlags(FlagSet* flags, SecurityConfig* config) {
+  flags->String("tls-cert", "KEFU_TLS_CERT",
+                "PEM certificate chain the gRPC server presents (with --tls-key: TLS on)",
+                &config->tls.cert);
+  flags->String("tls-key", "KEFU_TLS_KEY", "PEM private key of --tls-cert", &config->tls.key);
+  flags->String("tls-ca", "KEFU_TLS_CA",
+                "PEM CA bundle that peer services' certificates must chain to (TLS to peers)",
+                &config->tls.ca);
+  flags->String("rate-limits", "KEFU_RATE_LIMITS",
+                "per-tenant limits: <method>=<calls>/<window>,... (\"off\": none)",
+                &config->rate_limits);
+}
+
 namespace {
 
 int Fail(absl::string_view what, const absl::Status& status) {
@@ -62,7 +76,7 @@ int Fail(absl::string_view what, const absl::Status& status) {
 }  // namespace
 
 absl::StatusOr<std::unique_ptr<ServiceRuntime>> ServiceRuntime::Start(
-    const ServiceDefinition& definition, ServiceConfig config) {
+    const ServiceDefinition& definition, ServiceConfig config, SecurityConfig security) {
   const ServiceInfo* info = FindService(definition.name);
   if (info == nullptr) {
     return absl::InvalidArgumentError(absl::StrCat("unknown service ", definition.name));
@@ -72,6 +86,15 @@ absl::StatusOr<std::unique_ptr<ServiceRuntime>> ServiceRuntime::Start(
   ServiceContext& ctx = runtime->ctx_;
   ctx.config_ = std::move(config);
   const ServiceConfig& cfg = ctx.config_;
+
+  auto limits = ParseRateLimits(security.rate_limits);
+  if (!limits.ok()) return limits.status();
+  auto server_credentials = ServerCredentialsFrom(security.tls);
+  if (!server_credentials.ok()) return server_credentials.status();
+  auto peer_credentials = ChannelCredentialsFrom(security.tls);
+  if (!peer_credentials.ok()) return peer_credentials.status();
+  // Before setup: services open their peer channels there.
+  SetPeerChannelCredentials(*peer_credentials);
 
   auto codec = auth::TokenCodec::Create(cfg.jwt_key);
   if (!codec.ok()) return codec.status();
@@ -121,6 +144,16 @@ absl::StatusOr<std::unique_ptr<ServiceRuntime>> ServiceRuntime::Start(
   server_options.services = ctx.services_;
   server_options.authenticator = ctx.authenticator_.get();
   server_options.open_methods = ctx.open_methods_;
+  server_options.credentials = *server_credentials;
+  if (!limits->empty()) {
+    if (ctx.redis_ == nullptr) {
+      return absl::FailedPreconditionError("--rate-limits: this service has no Redis to count in");
+    }
+    runtime->call_counter_ = std::make_unique<RedisCallCounter>(ctx.redis_.get());
+    runtime->rate_limiter_ = std::make_unique<RateLimiter>(
+        std::move(*limits), runtime->call_counter_.get(), ctx.registry_.get());
+    server_options.rate_limiter = runtime->rate_limiter_.get();
+  }
   auto server = GrpcServer::Start(server_options, *ctx.registry_);
   if (!server.ok()) return server.status();
   runtime->server_ = std::move(*server);
@@ -140,6 +173,7 @@ absl::StatusOr<std::unique_ptr<ServiceRuntime>> ServiceRuntime::Start(
   }
   log::Info("serving",
             {{"grpc", absl::StrCat(cfg.grpc_addr, " (port ", runtime->server_->port(), ")")},
+             {"tls", security.tls.server_enabled() ? "on" : "off"},
              {"metrics", runtime->metrics_server_ ? absl::StrCat(cfg.metrics_addr, "/metrics")
                                                   : std::string("off")},
              {"version", KEFU_VERSION}});
@@ -176,8 +210,10 @@ int ServiceMain(int argc, char** argv, const ServiceDefinition& definition) {
   std::signal(SIGPIPE, SIG_IGN);
 
   ServiceConfig config;
+  SecurityConfig security;
   FlagSet flags(std::string(info->binary));
   RegisterServiceFlags(*info, &flags, &config);
+  RegisterSecurityFlags(&flags, &security);
   if (definition.register_flags) definition.register_flags(flags);
   if (auto st = flags.Parse(argc, argv); !st.ok()) {
     std::fprintf(stderr, "%s: %s\n", std::string(info->binary).c_str(),
@@ -193,7 +229,7 @@ int ServiceMain(int argc, char** argv, const ServiceDefinition& definition) {
   log::Init(info->name, level);
 
   const absl::Duration drain = config.drain_timeout;
-  auto runtime = ServiceRuntime::Start(definition, std::move(config));
+  auto runtime = ServiceRuntime::Start(definition, std::move(config), std::move(security));
   if (!runtime.ok()) return Fail("start-up failed", runtime.status());
 
   int signal_number = 0;

@@ -25,10 +25,20 @@
 #include "libs/redis/client.h"
 #include "libs/server/grpc_server.h"
 #include "libs/server/health_monitor.h"
+#include "libs/server/rate_limit.h"
+#include "libs/server/tls.h"
 
 namespace kefu::server {
 
 struct ServiceDefinition;
+
+// Transport and abuse settings every service shares (docs/SECURITY.md).
+struct SecurityConfig {
+  TlsFiles tls;  // --tls-cert/--tls-key serve TLS; --tls-ca makes peer channels use it
+  std::string rate_limits = kDefaultRateLimits;  // --rate-limits, ParseRateLimits syntax
+};
+// --tls-cert, --tls-key, --tls-ca, --rate-limits (KEFU_TLS_CERT, ..., KEFU_RATE_LIMITS).
+void RegisterSecurityFlags(FlagSet* flags, SecurityConfig* config);
 
 // What a service's setup function gets: its config, its dependencies (already created;
 // nullptr when the service does not use one), and places to put what it builds.
@@ -91,7 +101,8 @@ struct ServiceDefinition {
 class ServiceRuntime final {
  public:
   static absl::StatusOr<std::unique_ptr<ServiceRuntime>> Start(const ServiceDefinition& definition,
-                                                               ServiceConfig config);
+                                                               ServiceConfig config,
+                                                               SecurityConfig security = {});
   ~ServiceRuntime();
 
   int port() const { return server_->port(); }
@@ -104,6 +115,8 @@ class ServiceRuntime final {
   ServiceContext ctx_;
   std::unique_ptr<metrics::ProcessMetrics> process_metrics_;
   std::unique_ptr<metrics::MetricsServer> metrics_server_;
+  std::unique_ptr<CallCounter> call_counter_;
+  std::unique_ptr<RateLimiter> rate_limiter_;
   std::unique_ptr<GrpcServer> server_;
   std::unique_ptr<HealthMonitor> monitor_;
   std::vector<std::jthread> workers_;
