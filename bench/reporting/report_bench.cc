@@ -12,7 +12,9 @@
 //     eight statements per event) through bulk SQL: COPY of what each event adds into
 //     staging tables, then one INSERT ... SELECT ... GROUP BY per table. The sample is
 //     also loaded the bulk way under a second tenant and every reporting table is
-//     compared row by row with the applied one, so the bulk rows are the apply rows;
+//     compared row by row with the applied one, so the bulk rows are the apply rows
+//     (the day rollups of the report zone included: both tenants keep them from the
+//     first event);
 //  4. times every report --reps times on three filters over the last 30 local days —
 //     the whole tenant, its largest department, its busiest agent — through ReportStore
 //     (the SQL), then through ReportServiceImpl's CSV export in-process and the gRPC
@@ -40,6 +42,7 @@
 #include <memory>
 #include <pqxx/pqxx>
 #include <random>
+#include <set>
 #include <string>
 #include <thread>
 #include <tuple>
@@ -585,9 +588,57 @@ auto AsTuple(const std::array<int64_t, N>& a) {
   return std::apply([](auto... v) { return std::make_tuple(v...); }, a);
 }
 
+// The day rollups of agent_slots and agent_status_intervals for the report zones (migration
+// 003): agent deltas summed per local day of their slot, status intervals cut at local
+// midnights (reporting.day_parts) with the seat-empty changes on the day they ended.
+std::string AgentDaysMerge() {
+  std::vector<std::string> sums, sets;
+  for (const char* s : kAgentSums) {
+    sums.push_back(absl::StrCat("sum(", s, ")"));
+    sets.push_back(absl::StrCat(s, " = r.", s, " + EXCLUDED.", s));
+  }
+  return absl::StrCat(
+      "INSERT INTO reporting.agent_days AS r (tenant_id, time_zone, day, agent_id, department_id, ",
+      absl::StrJoin(kAgentSums, ", "),
+      ") SELECT a.tenant_id, z.time_zone,"
+      " reporting.local_day(reporting.slot_of(reporting.ts(at_us)), z.time_zone), agent_id,"
+      " department_id, ",
+      absl::StrJoin(sums, ", "),
+      " FROM bench_stage.agent_deltas a JOIN reporting.day_zones z ON z.tenant_id = a.tenant_id"
+      " GROUP BY 1, 2, 3, 4, 5 ORDER BY 3 ON CONFLICT (tenant_id, time_zone, day, agent_id,"
+      " department_id) DO UPDATE SET ",
+      absl::StrJoin(sets, ", "));
+}
+
+constexpr char kStatusDaysMerge[] =
+    "INSERT INTO reporting.agent_status_days AS r (tenant_id, time_zone, day, agent_id,"
+    " online_us, busy_us, away_us, offline_us, seat_empty)"
+    " SELECT tenant_id, time_zone, day, agent_id,"
+    " coalesce(sum(us) FILTER (WHERE status = 1), 0), coalesce(sum(us) FILTER (WHERE status = 2), "
+    "0),"
+    " coalesce(sum(us) FILTER (WHERE status = 3), 0), coalesce(sum(us) FILTER (WHERE status = 4), "
+    "0),"
+    " sum(seat) FROM ("
+    "  SELECT i.tenant_id, z.time_zone, p.day, i.agent_id, i.status, p.us, 0 AS seat"
+    "  FROM bench_stage.intervals i JOIN reporting.day_zones z ON z.tenant_id = i.tenant_id,"
+    "  reporting.day_parts(reporting.ts(i.start_us), reporting.ts(i.end_us), z.time_zone) p"
+    "  WHERE NOT (i.status = 4 AND i.reason = 2)"
+    "  UNION ALL"
+    "  SELECT i.tenant_id, z.time_zone, reporting.local_day(reporting.ts(i.end_us), z.time_zone),"
+    "  i.agent_id, 0, 0, 1"
+    "  FROM bench_stage.intervals i JOIN reporting.day_zones z ON z.tenant_id = i.tenant_id"
+    "  WHERE i.reason = 4) x"
+    " GROUP BY 1, 2, 3, 4 ORDER BY 3 ON CONFLICT (tenant_id, time_zone, day, agent_id) DO UPDATE"
+    " SET online_us = r.online_us + EXCLUDED.online_us, busy_us = r.busy_us + EXCLUDED.busy_us,"
+    " away_us = r.away_us + EXCLUDED.away_us, offline_us = r.offline_us + EXCLUDED.offline_us,"
+    " seat_empty = r.seat_empty + EXCLUDED.seat_empty";
+
 class BulkLoader {
  public:
-  explicit BulkLoader(std::string dsn) : dsn_(std::move(dsn)) {}
+  // `day_zones`: the zones whose day rollups every loaded tenant keeps (as if a report in
+  // each had been asked for before the first event).
+  BulkLoader(std::string dsn, std::vector<std::string> day_zones)
+      : dsn_(std::move(dsn)), day_zones_(std::move(day_zones)) {}
 
   // Creates the staging tables and opens one COPY per table, each on its own connection.
   void Begin() {
@@ -620,6 +671,7 @@ class BulkLoader {
   // Mirrors ReportStore::ApplyEvent (report_store.cc) for one event.
   void Add(const ev::Event& e) {
     const std::string& tenant = e.tenant_id();
+    tenants_.insert(tenant);
     const int64_t occurred = Micros(e.occurred_time());
     switch (e.payload_case()) {
       case ev::Event::kDialogEnded:
@@ -767,6 +819,12 @@ class BulkLoader {
     pqxx::connection conn(dsn_);
     pqxx::work txn(conn);
     txn.exec("SET LOCAL work_mem = '256MB'");
+    for (const std::string& tenant : tenants_) {
+      for (const std::string& zone : day_zones_) {
+        txn.exec_params("INSERT INTO reporting.day_zones (tenant_id, time_zone) VALUES ($1, $2)",
+                        tenant, zone);
+      }
+    }
     const std::vector<std::pair<const char*, std::string>> steps = {
         {"processed_events",
          "INSERT INTO reporting.processed_events (tenant_id, event_id)"
@@ -781,6 +839,8 @@ class BulkLoader {
                                     {std::begin(kGroupSums), std::end(kGroupSums)})},
         {"agent_slots", RollupMerge("agent_slots", "agent_deltas", {"agent_id", "department_id"},
                                     {std::begin(kAgentSums), std::end(kAgentSums)})},
+        {"agent_days", AgentDaysMerge()},
+        {"agent_status_days", kStatusDaysMerge},
         {"ratings",
          "INSERT INTO reporting.ratings (tenant_id, dialog_id, agent_id, department_id, score,"
          " rated_time) SELECT tenant_id, dialog_id, agent_id, department_id, score,"
@@ -850,6 +910,8 @@ class BulkLoader {
   }
 
   const std::string dsn_;
+  const std::vector<std::string> day_zones_;
+  std::set<std::string> tenants_;
   Stage processed_, dialogs_, group_, agent_, ratings_, offers_, offline_, sessions_, intervals_;
   int64_t events_ = 0;
 };
@@ -858,8 +920,10 @@ class BulkLoader {
 // Checks
 
 constexpr const char* kReportingTables[] = {
-    "processed_events", "dialogs",          "group_slots",    "agent_slots",           "ratings",
-    "offers",           "offline_messages", "agent_sessions", "agent_status_intervals"};
+    "processed_events", "dialogs",        "group_slots",
+    "agent_slots",      "ratings",        "offers",
+    "offline_messages", "agent_sessions", "agent_status_intervals",
+    "day_zones",        "agent_days",     "agent_status_days"};
 
 // Every reporting table's rows of tenant `a` and of tenant `b` (all columns but the tenant
 // and processed_at) are the same multiset. Prints one line per table.
@@ -871,7 +935,8 @@ bool SameRows(pqxx::connection& conn, const std::string& a, const std::string& b
         txn.exec_params1(
                "SELECT string_agg(quote_ident(column_name), ', ' ORDER BY ordinal_position)"
                " FROM information_schema.columns WHERE table_schema = 'reporting'"
-               " AND table_name = $1 AND column_name NOT IN ('tenant_id', 'processed_at')",
+               " AND table_name = $1"
+               " AND column_name NOT IN ('tenant_id', 'processed_at', 'created_at')",
                table)[0]
             .as<std::string>();
     const std::string of =
@@ -1126,6 +1191,11 @@ int Run(const Options& o) {
     Generator sample({o.verify_dialogs, 2, o.departments, o.agents}, 7);
     std::vector<ev::Event> events;
     for (int d = 0; d < 2; ++d) sample.Day(d, applied_tenant, &events);
+    // The report zone's day rows are kept from the first event: the apply path writes them.
+    if (auto kept = store.EnsureDayZone(applied_tenant, kZone); !kept.ok() || !*kept) {
+      std::fprintf(stderr, "cannot keep day rows for %s\n", kZone);
+      return 1;
+    }
     step = absl::Now();
     ApplyCounts counts;
     if (auto st = ApplyAll(store, events, 1, &counts); !st.ok()) {
@@ -1139,7 +1209,7 @@ int Run(const Options& o) {
         "transaction each, 1 thread) in %.1f s = %.0f events/s (applied=%ld duplicate=%ld)\n",
         o.verify_dialogs, events.size(), apply_s, apply_events_per_s, counts.applied,
         counts.duplicate);
-    BulkLoader bulk(dsn);
+    BulkLoader bulk(dsn, {kZone});
     bulk.Begin();
     step = absl::Now();
     for (auto& e : events) {
@@ -1174,6 +1244,10 @@ int Run(const Options& o) {
   step = absl::Now();
   int64_t loaded = 0;
   if (apply) {
+    if (auto kept = store.EnsureDayZone(tenant, kZone); !kept.ok() || !*kept) {
+      std::fprintf(stderr, "cannot keep day rows for %s\n", kZone);
+      return 1;
+    }
     for (int d = 0; d < o.days; ++d) {
       if (d > 0) generator.Day(d, tenant, &day_events);
       ApplyCounts counts;
@@ -1187,7 +1261,7 @@ int Run(const Options& o) {
     std::printf("load: %ld events applied on %d threads in %.1f s\n", loaded, o.apply_threads,
                 Seconds(step));
   } else {
-    BulkLoader bulk(dsn);
+    BulkLoader bulk(dsn, {kZone});
     bulk.Begin();
     for (int d = 0; d < o.days; ++d) {
       if (d > 0) generator.Day(d, tenant, &day_events);
