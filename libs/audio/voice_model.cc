@@ -218,6 +218,13 @@ absl::StatusOr<std::shared_ptr<const VoiceModel>> VoiceModel::Parse(absl::string
   f.delta_window = window;
   f.vad_hangover = hangover;
   s.top_c = top_c;
+  // NaN passes every range comparison below: a NaN frame_ms or hop_ms gave a zero hop (a
+  // division by zero on the first utterance), so every float must be finite first.
+  for (float v :
+       {f.frame_ms, f.hop_ms, f.preemphasis, f.min_hz, f.max_hz, f.vad_dynamic_db, f.vad_margin_db,
+        f.vad_floor_db, f.vad_max_flatness, s.relevance, s.min_znorm_std}) {
+    if (!std::isfinite(v)) return Corrupt("implausible header (not a finite number)");
+  }
   if (rate < kMinSampleRate || rate > kMaxSampleRate || mels < 4 || mels > 128 || ceps < 2 ||
       ceps > mels || order < 0 || order > 2 || window < 1 || window > 5 || f.frame_ms < 5 ||
       f.frame_ms > 100 || f.hop_ms < 1 || f.hop_ms > f.frame_ms || top_c < 1 || m < 1 || m > 8192 ||
