@@ -262,10 +262,11 @@ void NormalizeBot(v1::Bot* bot) {
 
 absl::Status ValidateBot(const v1::Bot& bot) {
   KEFU_RETURN_IF_ERROR(CheckText("bot.name", bot.name(), 100, true));
-  if (bot.answer_threshold() < 0 || bot.answer_threshold() > 1) {
+  // Written as "not inside" so that NaN, which fails every comparison, is refused too.
+  if (!(bot.answer_threshold() >= 0 && bot.answer_threshold() <= 1)) {
     return InvalidField("bot.answer_threshold", "between 0 and 1");
   }
-  if (bot.clarify_threshold() < 0 || bot.clarify_threshold() > bot.answer_threshold()) {
+  if (!(bot.clarify_threshold() >= 0 && bot.clarify_threshold() <= bot.answer_threshold())) {
     return InvalidField("bot.clarify_threshold", "between 0 and answer_threshold");
   }
   if (bot.max_choices() < 1 || bot.max_choices() > 10) {
