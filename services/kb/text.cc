@@ -82,6 +82,13 @@ char32_t NextCodePoint(absl::string_view text, size_t* pos) {
     }
     cp = (cp << 6) | (b & 0x3F);
   }
+  // Overlong forms (C0 BC for '<'), surrogates and values above U+10FFFF are not UTF-8:
+  // decoded, they re-encoded as invalid UTF-8 and passed ValidUtf8 (kb/validation.cc).
+  if ((len == 2 && cp < 0x80) || (len == 3 && cp < 0x800) || (len == 4 && cp < 0x10000) ||
+      (cp >= 0xD800 && cp <= 0xDFFF) || cp > 0x10FFFF) {
+    *pos = i + 1;
+    return 0xFFFD;
+  }
   *pos = i + len;
   return cp;
 }
