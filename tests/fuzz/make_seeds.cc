@@ -15,6 +15,8 @@
 #include "kefu/identity/v1/auth.pb.h"
 #include "kefu/kb/v1/canned_phrase.pb.h"
 #include "kefu/kb/v1/knowledge_admin.pb.h"
+#include "kefu/router/v1/routing.pb.h"
+#include "kefu/router/v1/routing_admin.pb.h"
 #include "libs/audio/gmm.h"
 #include "libs/audio/pcm.h"
 #include "libs/audio/voice_model.h"
@@ -228,6 +230,49 @@ void Identity() {
   Message("identity_requests", "issue_customer_token", 5, customer);
 }
 
+// router_eligibility: a length byte and an EnqueueRequest, a length byte and an EntryPoint,
+// then a ListRegionStrategiesResponse.
+void Router() {
+  namespace v1 = kefu::router::v1;
+  const auto lengthed = [](const google::protobuf::Message& m) {
+    const std::string bytes = m.SerializeAsString();
+    if (bytes.size() > 255) std::abort();
+    return std::string(1, static_cast<char>(bytes.size())) + bytes;
+  };
+  v1::EnqueueRequest request;
+  request.set_entry_point_id("web-cn");
+  request.set_requested_department_id("after-sales");
+  request.mutable_region()->set_country_code("CN");
+  request.mutable_region()->set_province("浙江");
+  request.mutable_region()->set_city("杭州");
+  v1::EntryPoint entry_point;
+  entry_point.add_designated_department_ids("sales");
+  entry_point.add_designated_agent_ids("agent-1");
+  v1::ListRegionStrategiesResponse strategies;
+  v1::RegionStrategy* zj = strategies.add_strategies();
+  zj->set_strategy_id("zhejiang");
+  zj->set_enabled(true);
+  zj->set_override_designation(true);
+  zj->add_regions()->set_province("浙江");
+  zj->add_department_ids("after-sales");
+  zj->add_department_ids("sales");
+  v1::RegionStrategy* us = strategies.add_strategies();
+  us->set_strategy_id("us");
+  us->set_enabled(true);
+  us->add_regions()->set_country_code("US");
+  us->add_department_ids("english");
+  us->add_entry_point_ids("web-cn");
+  Write("router_eligibility", "override_by_province",
+        lengthed(request) + lengthed(entry_point) + strategies.SerializeAsString());
+  request.clear_requested_department_id();
+  request.set_requested_agent_id("agent-1");
+  Write("router_eligibility", "requested_agent",
+        lengthed(request) + lengthed(entry_point) + strategies.SerializeAsString());
+  request.clear_entry_point_id();
+  Write("router_eligibility", "no_entry_point",
+        lengthed(request) + std::string(1, '\0') + strategies.SerializeAsString());
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -241,6 +286,7 @@ int main(int argc, char** argv) {
   Kb();
   Crm();
   Identity();
+  Router();
   std::printf("seeds written under %s\n", root.c_str());
   return 0;
 }
