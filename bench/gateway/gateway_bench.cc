@@ -48,6 +48,7 @@
 #include "absl/strings/strip.h"
 #include "absl/time/clock.h"
 #include "bench/bench_util.h"
+#include "bench/gateway_stack.h"
 #include "grpc/health/v1/health.grpc.pb.h"
 #include "kefu/gateway/v1/gateway.grpc.pb.h"
 #include "kefu/presence/v1/presence.grpc.pb.h"
@@ -229,59 +230,6 @@ Child SpawnSelf(std::vector<std::string> args) {
 // ---------------------------------------------------------------------------------------
 // Parent: the stack, the floor, the idle streams, the latency.
 
-kefu::testing::RunningService StartGateway(
-    const std::map<std::string, std::string, std::less<>>& peers) {
-  const kefu::server::ServiceDefinition definition = kefu::gateway::Definition();
-  kefu::testing::RunningService out;
-  kefu::ServiceConfig config;
-  config.service = "gateway";
-  config.grpc_addr = "127.0.0.1:0";
-  config.metrics_addr = "";
-  config.redis_url = kefu::testing::SharedEnv().redis_url;
-  config.jwt_key = kefu::testing::kTestJwtKey;
-  config.health_interval = absl::Milliseconds(200);
-  config.drain_timeout = absl::Seconds(1);
-  config.peers = peers;
-  const kefu::ServiceInfo* info = kefu::FindService("gateway");
-  if (info != nullptr && info->needs_postgres) {
-    out.pg_dsn = kefu::testing::FreshDatabase("gateway");
-    config.pg_dsn = out.pg_dsn;
-  }
-  auto runtime = kefu::server::ServiceRuntime::Start(definition, std::move(config));
-  if (!runtime.ok()) {
-    std::fprintf(stderr, "cannot start gateway: %s\n", runtime.status().ToString().c_str());
-    std::exit(1);
-  }
-  out.runtime = std::move(*runtime);
-  out.addr = absl::StrCat("127.0.0.1:", out.runtime->port());
-  out.channel = grpc::CreateChannel(out.addr, grpc::InsecureChannelCredentials());
-  return out;
-}
-
-void Check(const grpc::Status& st, const char* what) {
-  if (st.ok() || st.error_code() == grpc::StatusCode::ALREADY_EXISTS) return;
-  std::fprintf(stderr, "gateway_bench: %s: %d %s\n", what, st.error_code(),
-               st.error_message().c_str());
-  std::exit(1);
-}
-
-struct Stack {
-  kefu::testing::RunningService identity =
-      kefu::testing::StartService(kefu::identity::Definition());
-  kefu::testing::RunningService router = kefu::testing::StartService(kefu::router::Definition());
-  kefu::testing::RunningService presence =
-      kefu::testing::StartService(kefu::presence::Definition());
-  kefu::testing::RunningService crm = kefu::testing::StartService(
-      {.name = "crm", .register_flags = nullptr, .setup = kefu::crm::Setup});
-  kefu::testing::RunningService gateway = StartGateway({{"identity", identity.addr},
-                                                        {"router", router.addr},
-                                                        {"presence", presence.addr},
-                                                        {"crm", crm.addr}});
-  std::string tenant = kefu::testing::UniqueTenant("gwbench");
-  std::string admin = TokenFor(tenant, common::ROLE_ADMIN, "boss", absl::Hours(2));
-  std::string service = TokenFor(tenant, common::ROLE_SERVICE, "svc:bench", absl::Hours(2));
-};
-
 // An agent desktop of the latency phase: accepts every offer, stamps every customer message.
 struct ActiveAgent {
   std::string id, token, session;
@@ -306,24 +254,8 @@ int main(int argc, char** argv) {
       streams, per_channel, messages, rate, dialogs, static_cast<long long>(FileLimit()));
   std::fflush(stdout);
 
-  Stack stack;
-  auto admin_stub = rv1::RoutingAdminService::NewStub(stack.router.channel);
-  auto presence_stub = pv1::PresenceService::NewStub(stack.presence.channel);
-  {
-    rv1::CreateQueueRequest queue;
-    queue.mutable_queue()->set_queue_id("main");
-    queue.mutable_queue()->set_is_default(true);
-    rv1::CreateQueueResponse queue_response;
-    Check(admin_stub->CreateQueue(CallWith(stack.admin).get(), queue, &queue_response),
-          "CreateQueue");
-    rv1::CreateDepartmentRequest dept;
-    dept.mutable_department()->set_department_id("support");
-    dept.mutable_department()->set_queue_id("main");
-    rv1::CreateDepartmentResponse dept_response;
-    Check(admin_stub->CreateDepartment(CallWith(stack.admin).get(), dept, &dept_response),
-          "CreateDepartment");
-  }
-
+  kefu::bench::GatewayStack stack;
+  stack.CreateQueue();
   // Floor 1: a Redis round trip. Floor 2: an empty gRPC call to the gateway's server.
   kefu::redis::PoolOptions options;
   options.url = *kefu::redis::ParseUrl(kefu::testing::SharedEnv().redis_url);
@@ -398,23 +330,9 @@ int main(int argc, char** argv) {
   for (int i = 0; i < agent_count; ++i) {
     auto agent = std::make_unique<ActiveAgent>();
     agent->id = absl::StrCat("agent-", i);
-    agent->token = TokenFor(stack.tenant, common::ROLE_AGENT, agent->id, absl::Hours(2));
-    rv1::SetAgentProfileRequest profile;
-    profile.mutable_profile()->set_agent_id(agent->id);
-    profile.mutable_profile()->set_max_concurrent(dialogs);
-    profile.mutable_profile()->set_enabled(true);
-    profile.mutable_profile()->add_department_ids("support");
-    rv1::SetAgentProfileResponse ignored;
-    Check(admin_stub->SetAgentProfile(CallWith(stack.admin).get(), profile, &ignored),
-          "SetAgentProfile");
-    pv1::LoginRequest login;
-    pv1::LoginResponse logged_in;
-    Check(presence_stub->Login(CallWith(agent->token).get(), login, &logged_in), "presence Login");
-    agent->session = logged_in.session_id();
-    pv1::SetStatusRequest online;
-    online.set_status(common::AGENT_STATUS_ONLINE);
-    pv1::SetStatusResponse status;
-    Check(presence_stub->SetStatus(CallWith(agent->token).get(), online, &status), "SetStatus");
+    const auto online = stack.OnlineAgent(agent->id, dialogs);
+    agent->token = online.token;
+    agent->session = online.session;
     agent->stream = std::make_unique<grpc::ClientContext>();
     kefu::auth::AttachToken(agent->stream.get(), agent->token);
     ActiveAgent* a = agent.get();
@@ -462,8 +380,9 @@ int main(int argc, char** argv) {
     start.set_visitor_id(absl::StrCat("bench-visitor-", d));
     start.set_idempotency_key(absl::StrCat("bench-", d));
     gw::StartContactResponse started;
-    Check(gateway_customers->StartContact(CallWith(stack.service).get(), start, &started),
-          "StartContact");
+    kefu::bench::Check(
+        gateway_customers->StartContact(CallWith(stack.service).get(), start, &started),
+        "StartContact");
     auto dialog = std::make_unique<Dialog>();
     dialog->token = started.customer_token();
     dialog->stream = std::make_unique<grpc::ClientContext>();
