@@ -149,10 +149,10 @@ grpc::Status PresenceServiceImpl::Heartbeat(grpc::ServerContext* context,
   return HandleRpc([&]() -> absl::Status {
     KEFU_ASSIGN_OR_RETURN(auth::Claims caller, authenticator_->Require(*context, {ROLE_AGENT}));
     KEFU_RETURN_IF_ERROR(ValidateId("session_id", request->session_id()));
-    KEFU_ASSIGN_OR_RETURN(PresenceSettings settings, Settings(caller.tenant_id));
+    // The script reads the tenant's own timeout (presence:cfg): one round trip a heartbeat.
     KEFU_ASSIGN_OR_RETURN(redis::Reply reply,
                           Run(caller.tenant_id, {"heartbeat", caller.subject, request->session_id(),
-                                                 std::to_string(Ms(settings.heartbeat_timeout))}));
+                                                 std::to_string(Ms(settings_.heartbeat_timeout))}));
     response->set_status(static_cast<kefu::common::v1::AgentStatus>(Int(reply->element[0])));
     *response->mutable_deadline() = TimeUtil::MillisecondsToTimestamp(Int(reply->element[1]));
     return absl::OkStatus();
@@ -302,8 +302,7 @@ grpc::ServerWriteReactor<v1::WatchResponse>* PresenceServiceImpl::Watch(
     explicit Refused(const absl::Status& status) { Finish(ToGrpcStatus(status)); }
     void OnDone() override { delete this; }
   };
-  auto caller =
-      authenticator_->Require(*context, {ROLE_SUPERVISOR, ROLE_ADMIN, ROLE_SERVICE});
+  auto caller = authenticator_->Require(*context, {ROLE_SUPERVISOR, ROLE_ADMIN, ROLE_SERVICE});
   if (!caller.ok()) return new Refused(caller.status());
   auto tenant = auth::ActingTenant(*caller, request->tenant_id());
   if (!tenant.ok()) return new Refused(tenant.status());

@@ -97,7 +97,7 @@ TEST_CASE("supervisors list a department's agents with counts per status") {
   CHECK_FALSE(response.next_page_token().empty());
 }
 
-TEST_CASE("an admin changes the tenant's presence settings and logins use them") {
+TEST_CASE("an admin changes the tenant's presence settings and logins and heartbeats use them") {
   Centre c;
   pv1::UpdatePresenceSettingsRequest update;
   update.mutable_settings()->mutable_heartbeat_timeout()->set_seconds(45);
@@ -109,17 +109,25 @@ TEST_CASE("an admin changes the tenant's presence settings and logins use them")
   INFO(st.error_message());
   REQUIRE(st.ok());
   pv1::GetPresenceSettingsResponse got;
-  REQUIRE(c.presence_stub
-              ->GetPresenceSettings(CallWith(c.admin).get(), pv1::GetPresenceSettingsRequest(),
-                                    &got)
-              .ok());
+  REQUIRE(
+      c.presence_stub
+          ->GetPresenceSettings(CallWith(c.admin).get(), pv1::GetPresenceSettingsRequest(), &got)
+          .ok());
   CHECK(got.settings().heartbeat_timeout().seconds() == 45);
   CHECK(got.settings().seat_empty_timeout().seconds() == 10);
   CHECK(got.settings().pressure_max() > got.settings().pressure_min());  // defaults kept
   pv1::LoginResponse login;
-  REQUIRE(c.presence_stub->Login(CallWith(c.AgentToken("a1")).get(), pv1::LoginRequest(), &login)
-              .ok());
+  REQUIRE(
+      c.presence_stub->Login(CallWith(c.AgentToken("a1")).get(), pv1::LoginRequest(), &login).ok());
   CHECK(login.heartbeat_timeout().seconds() == 45);
+  // Each heartbeat moves the deadline by the tenant's timeout, not the service default (60 s).
+  pv1::HeartbeatRequest beat;
+  beat.set_session_id(login.session_id());
+  pv1::HeartbeatResponse beaten;
+  const int64_t before = absl::ToUnixSeconds(absl::Now());
+  REQUIRE(c.presence_stub->Heartbeat(CallWith(c.AgentToken("a1")).get(), beat, &beaten).ok());
+  CHECK(beaten.deadline().seconds() >= before + 44);
+  CHECK(beaten.deadline().seconds() <= absl::ToUnixSeconds(absl::Now()) + 46);
 
   // Agents may read but not change them; a bad range names its field.
   update.mutable_settings()->set_pressure_min(50);

@@ -95,13 +95,16 @@ elseif op == 'status' then
   return status
 
 elseif op == 'heartbeat' then
-  -- ARGV[4] agent, [5] session, [6] timeout ms
+  -- ARGV[4] agent, [5] session, [6] default timeout ms (the tenant's setting, in
+  -- presence:cfg, wins: read here so that a heartbeat costs one round trip)
   local agent = ARGV[4]
   local key = P .. 'agent:' .. agent
   if not logged_in(agent) or redis.call('HGET', key, 'session') ~= ARGV[5] then
     return fail('NOT_FOUND', 'no session ' .. ARGV[5] .. ': log in again')
   end
-  local deadline = now + tonumber(ARGV[6])
+  local timeout = tonumber(redis.call('HGET', P .. 'presence:cfg', 'heartbeat_timeout_ms')) or
+      tonumber(ARGV[6])
+  local deadline = now + timeout
   redis.call('ZADD', P .. 'presence:hb', deadline, agent)
   redis.call('HSET', key, 'hb_ms', now)
   return {tonumber(redis.call('HGET', key, 'status')) or OFFLINE, deadline}
