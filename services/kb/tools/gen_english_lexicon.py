@@ -8,7 +8,8 @@ Two general English resources for retrieval, small enough to compile in:
   S <word> <syn> <syn>...  synonyms in a word's common senses: the synset is among the
                            first kSenses senses of the word AND of the synonym (WordNet
                            orders senses by frequency), and both are tagged in SemCor
-                           (so "order" does not reach "club" through a rare sense).
+                           (so "order" does not reach "club" through a rare sense); and
+                           derivational relatives in such senses (cancellation ~ cancel).
 
 Single words only, lower case, letters only. Keys and values are lemmas: the tokenizer
 stems them at load time, so the file does not depend on the stemmer.
@@ -56,8 +57,9 @@ def senses():
 
 
 def synset_words():
-    """(pos, offset) -> lemmas of the synset."""
-    out = {}
+    """(pos, offset) -> lemmas of the synset, and its derivational links
+    (source word number, target pos, target offset, target word number)."""
+    out, links = {}, {}
     for name, p in POS.items():
         with open(os.path.join(WN, "data." + name), encoding="latin-1") as f:
             for line in f:
@@ -67,12 +69,20 @@ def synset_words():
                 count = int(parts[3], 16)
                 words = [re.sub(r"\(.*\)$", "", parts[4 + 2 * i]).lower() for i in range(count)]
                 out[(p, parts[0])] = words
-    return out
+                at = 4 + 2 * count
+                derived = []
+                for k in range(int(parts[at])):
+                    symbol, offset, tpos, st = parts[at + 1 + 4 * k:at + 5 + 4 * k]
+                    if symbol == "+" and st != "0000":
+                        derived.append((int(st[:2], 16), "a" if tpos == "s" else tpos, offset,
+                                        int(st[2:], 16)))
+                links[(p, parts[0])] = derived
+    return out, links
 
 
 def main():
     index = senses()
-    synsets = synset_words()
+    synsets, links = synset_words()
     # Only the first kSenses senses, and only tagged ones (tagged senses come first).
     common = collections.defaultdict(set)  # (pos, offset) -> words for which it is common
     for (p, lemma), (offsets, tagged) in index.items():
@@ -86,6 +96,14 @@ def main():
             for other in words:
                 if other != w:
                     syn[w].add(other)
+        # Derivational relatives ("+" pointers: cancellation ~ cancel, arrival ~ arrive)
+        # where the sense is common for both words.
+        for source, tpos, offset, target in links.get(key, []):
+            w = synsets[key][source - 1]
+            other = synsets[(tpos, offset)][target - 1]
+            if w in words and other != w and other in common.get((tpos, offset), ()):
+                syn[w].add(other)
+                syn[other].add(w)
 
     lemmas = []
     for name in ("verb", "noun", "adj"):
