@@ -32,6 +32,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
+#include "bench/bench_floor.h"
 #include "bench/bench_util.h"
 #include "bench/gateway_stack.h"
 #include "grpc/health/v1/health.grpc.pb.h"
@@ -233,22 +234,9 @@ int main(int argc, char** argv) {
   stack.CreateQueue();
 
   // Floor: Redis PING and an empty gRPC call to the gateway's server.
-  kefu::redis::PoolOptions options;
-  options.url = *kefu::redis::ParseUrl(kefu::testing::SharedEnv().redis_url);
-  kefu::redis::Pool pool(options);
-  std::vector<double> redis_rtt, grpc_rtt;
-  auto health = grpc::health::v1::Health::NewStub(stack.gateway.channel);
-  for (int i = 0; i < 2000; ++i) {
-    Clock::time_point start = Clock::now();
-    (void)pool.Command({"PING"});
-    redis_rtt.push_back(Micros(Clock::now() - start));
-    grpc::ClientContext ctx;
-    grpc::health::v1::HealthCheckRequest request;
-    grpc::health::v1::HealthCheckResponse response;
-    start = Clock::now();
-    (void)health->Check(&ctx, request, &response);
-    grpc_rtt.push_back(Micros(Clock::now() - start));
-  }
+  const std::vector<double> redis_rtt =
+      kefu::bench::RedisRoundTrips(kefu::testing::SharedEnv().redis_url);
+  const std::vector<double> grpc_rtt = kefu::bench::EmptyCallRoundTrips(stack.gateway.channel);
   const double grpc_p50 = Percentile(grpc_rtt, 0.5);
   std::printf("floor: redis_rtt_p50_us=%.0f grpc_rtt_p50_us=%.0f\n", Percentile(redis_rtt, 0.5),
               grpc_p50);

@@ -47,6 +47,7 @@
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
 #include "absl/time/clock.h"
+#include "bench/bench_floor.h"
 #include "bench/bench_util.h"
 #include "bench/gateway_stack.h"
 #include "grpc/health/v1/health.grpc.pb.h"
@@ -256,25 +257,10 @@ int main(int argc, char** argv) {
 
   kefu::bench::GatewayStack stack;
   stack.CreateQueue();
-  // Floor 1: a Redis round trip. Floor 2: an empty gRPC call to the gateway's server.
-  kefu::redis::PoolOptions options;
-  options.url = *kefu::redis::ParseUrl(kefu::testing::SharedEnv().redis_url);
-  kefu::redis::Pool pool(options);
-  std::vector<double> redis_rtt, grpc_rtt;
-  auto health = grpc::health::v1::Health::NewStub(stack.gateway.channel);
-  for (int i = 0; i < 2000; ++i) {
-    const absl::Time start = absl::Now();
-    (void)pool.Command({"PING"});
-    redis_rtt.push_back(absl::ToDoubleMicroseconds(absl::Now() - start));
-  }
-  for (int i = 0; i < 2000; ++i) {
-    grpc::ClientContext ctx;
-    grpc::health::v1::HealthCheckRequest request;
-    grpc::health::v1::HealthCheckResponse response;
-    const absl::Time start = absl::Now();
-    (void)health->Check(&ctx, request, &response);
-    grpc_rtt.push_back(absl::ToDoubleMicroseconds(absl::Now() - start));
-  }
+  // Floor: a Redis round trip and an empty gRPC call to the gateway's server.
+  const std::vector<double> redis_rtt =
+      kefu::bench::RedisRoundTrips(kefu::testing::SharedEnv().redis_url);
+  const std::vector<double> grpc_rtt = kefu::bench::EmptyCallRoundTrips(stack.gateway.channel);
   const double grpc_p50 = Percentile(grpc_rtt, 0.5);
   std::printf("floor: redis_rtt_p50_us=%.0f grpc_rtt_p50_us=%.0f\n", Percentile(redis_rtt, 0.5),
               grpc_p50);

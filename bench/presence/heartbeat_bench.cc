@@ -20,6 +20,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
+#include "bench/bench_floor.h"
 #include "bench/bench_util.h"
 #include "grpc/health/v1/health.grpc.pb.h"
 #include "kefu/presence/v1/presence.grpc.pb.h"
@@ -124,15 +125,8 @@ int main(int argc, char** argv) {
               inflight, seconds);
 
   // Floor: Redis round trip, and empty gRPC calls per second with the same window.
-  kefu::redis::PoolOptions options;
-  options.url = *kefu::redis::ParseUrl(kefu::testing::SharedEnv().redis_url);
-  kefu::redis::Pool pool(options);
-  std::vector<double> redis_rtt;
-  for (int i = 0; i < 2000; ++i) {
-    const absl::Time start = absl::Now();
-    (void)pool.Command({"PING"});
-    redis_rtt.push_back(absl::ToDoubleMicroseconds(absl::Now() - start));
-  }
+  const std::vector<double> redis_rtt =
+      kefu::bench::RedisRoundTrips(kefu::testing::SharedEnv().redis_url);
   auto health = grpc::health::v1::Health::NewStub(presence.channel);
   using HealthCall =
       Call<grpc::health::v1::HealthCheckRequest, grpc::health::v1::HealthCheckResponse>;

@@ -21,6 +21,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
+#include "bench/bench_floor.h"
 #include "bench/bench_util.h"
 #include "grpc/health/v1/health.grpc.pb.h"
 #include "kefu/presence/v1/presence.grpc.pb.h"
@@ -290,27 +291,10 @@ int main(int argc, char** argv) {
   std::atomic<bool> stop_heartbeats{false};
   std::thread heartbeats = bench.StartHeartbeats(&stop_heartbeats);
 
-  // Floor 1: a Redis round trip.
-  kefu::redis::PoolOptions options;
-  options.url = *kefu::redis::ParseUrl(kefu::testing::SharedEnv().redis_url);
-  kefu::redis::Pool pool(options);
-  std::vector<double> redis_rtt;
-  for (int i = 0; i < 2000; ++i) {
-    const absl::Time start = absl::Now();
-    (void)pool.Command({"PING"});
-    redis_rtt.push_back(absl::ToDoubleMicroseconds(absl::Now() - start));
-  }
-  // Floor 2: an empty gRPC unary call (health Check) to the same server.
-  auto health = grpc::health::v1::Health::NewStub(bench.router.channel);
-  std::vector<double> grpc_rtt;
-  for (int i = 0; i < 2000; ++i) {
-    grpc::ClientContext ctx;
-    grpc::health::v1::HealthCheckRequest request;
-    grpc::health::v1::HealthCheckResponse response;
-    const absl::Time start = absl::Now();
-    (void)health->Check(&ctx, request, &response);
-    grpc_rtt.push_back(absl::ToDoubleMicroseconds(absl::Now() - start));
-  }
+  // Floor: a Redis round trip and an empty gRPC call to the same server.
+  const std::vector<double> redis_rtt =
+      kefu::bench::RedisRoundTrips(kefu::testing::SharedEnv().redis_url);
+  const std::vector<double> grpc_rtt = kefu::bench::EmptyCallRoundTrips(bench.router.channel);
   std::printf("floor: redis_rtt_p50_us=%.0f grpc_rtt_p50_us=%.0f\n", Percentile(redis_rtt, 0.5),
               Percentile(grpc_rtt, 0.5));
 
