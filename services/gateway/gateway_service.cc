@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <array>
+#include <set>
 #include <thread>
 
 #include "absl/strings/match.h"
@@ -71,6 +72,31 @@ v1::TransferNotice TransferNoticeOf(Gateway& gw, const Contact& c,
     }
   }
   return notice;
+}
+
+// The agents in any of `departments` by their router profiles: a broadcast's audience (F37).
+absl::StatusOr<std::set<std::string>> AgentsIn(
+    Gateway& gw, const std::string& tenant,
+    const google::protobuf::RepeatedPtrField<std::string>& departments) {
+  const std::set<std::string> wanted(departments.begin(), departments.end());
+  std::set<std::string> agents;
+  std::string page;
+  do {
+    kefu::router::v1::ListAgentProfilesRequest req;
+    req.set_tenant_id(tenant);
+    req.set_page_token(page);
+    kefu::router::v1::ListAgentProfilesResponse resp;
+    auto ctx = gw.peers().Context();
+    KEFU_RETURN_IF_ERROR(
+        FromGrpc(gw.peers().routing_admin().ListAgentProfiles(ctx.get(), req, &resp), "router"));
+    for (const auto& p : resp.profiles()) {
+      for (const auto& d : p.department_ids()) {
+        if (wanted.contains(d)) agents.insert(p.agent_id());
+      }
+    }
+    page = resp.next_page_token();
+  } while (!page.empty());
+  return agents;
 }
 
 }  // namespace
@@ -725,20 +751,39 @@ grpc::Status AgentGatewayServiceImpl::Broadcast(grpc::ServerContext* context,
     sent->set_broadcast_id(id);
     sent->set_sender_id(caller.subject);
     sent->set_text(request->text());
-    for (const auto& d : request->department_ids()) sent->add_department_ids(d);
+    for (const auto& d : request->department_ids()) {
+      KEFU_RETURN_IF_ERROR(ValidateKey("department_ids", d));
+      sent->add_department_ids(d);
+    }
+    std::set<std::string> audience;
+    if (!request->department_ids().empty()) {
+      KEFU_ASSIGN_OR_RETURN(audience,
+                            AgentsIn(*gateway_, caller.tenant_id, request->department_ids()));
+    }
     auto& pool = gateway_->store().pool();
     KEFU_RETURN_IF_ERROR(
         pool.Command({"XADD", events::StreamKey(caller.tenant_id), "MAXLEN", "~", "1000000", "*",
                       "type", "broadcast_sent", "event", event.SerializeAsString()})
             .status());
-    KEFU_RETURN_IF_ERROR(
-        gateway_->Publish(keys::BroadcastChannel(caller.tenant_id), AgentUpdate(au)));
     // Agents with an open desktop stream, on any replica.
-    KEFU_ASSIGN_OR_RETURN(redis::Reply streams,
-                          pool.Command({"HVALS", keys::AgentStreams(caller.tenant_id)}));
     int delivered = 0;
-    for (size_t i = 0; i < streams->elements; ++i) {
-      if (redis::ReplyInt(streams->element[i]) > 0) ++delivered;
+    if (request->department_ids().empty()) {
+      KEFU_RETURN_IF_ERROR(
+          gateway_->Publish(keys::BroadcastChannel(caller.tenant_id), AgentUpdate(au)));
+      KEFU_ASSIGN_OR_RETURN(redis::Reply streams,
+                            pool.Command({"HVALS", keys::AgentStreams(caller.tenant_id)}));
+      for (size_t i = 0; i < streams->elements; ++i) {
+        if (redis::ReplyInt(streams->element[i]) > 0) ++delivered;
+      }
+    } else {
+      // Only the departments' agents, each on its own channel.
+      for (const std::string& agent : audience) {
+        KEFU_RETURN_IF_ERROR(
+            gateway_->Publish(keys::AgentChannel(caller.tenant_id, agent), AgentUpdate(au)));
+        KEFU_ASSIGN_OR_RETURN(redis::Reply streams,
+                              pool.Command({"HGET", keys::AgentStreams(caller.tenant_id), agent}));
+        if (redis::ReplyInt(streams.get()) > 0) ++delivered;
+      }
     }
     response->set_broadcast_id(id);
     response->set_delivered_count(delivered);

@@ -382,13 +382,16 @@ TEST_CASE(
     const auto record = t.DialogOnceRecorded(dialog, [](const crm::Dialog& d) {
       return d.end_type() != cv1::DIALOG_END_TYPE_UNSPECIFIED;
     });
+    INFO("crm dialog: " << record.ShortDebugString());
     CHECK(record.end_type() == cv1::DIALOG_END_TYPE_AGENT);
     CHECK(record.department_id() == "billing");
-    REQUIRE(record.agents_size() == 2);
-    CHECK(record.agents(0).agent_id() == "gen-carl");
-    CHECK(record.agents(0).initiation() == cv1::DIALOG_INITIATION_CUSTOMER);
-    CHECK(record.agents(1).agent_id() == "bill-dora");
-    CHECK(record.agents(1).initiation() == cv1::DIALOG_INITIATION_TRANSFER);
+    CHECK(record.agents_size() == 2);
+    if (record.agents_size() == 2) {
+      CHECK(record.agents(0).agent_id() == "gen-carl");
+      CHECK(record.agents(0).initiation() == cv1::DIALOG_INITIATION_CUSTOMER);
+      CHECK(record.agents(1).agent_id() == "bill-dora");
+      CHECK(record.agents(1).initiation() == cv1::DIALOG_INITIATION_TRANSFER);
+    }
     CHECK(Texts(t.TranscriptOnceRecorded(dialog, 4)) ==
           std::vector<std::string>{"我要退款", "我帮您转到账务部", "退款已处理", "谢谢"});
   }
@@ -451,8 +454,8 @@ TEST_CASE(
     CHECK(ended.ended().end_type() == cv1::DIALOG_END_TYPE_AGENT);
   }
 
-  // --- F37: an admin's broadcast reaches every agent of the tenant, on either replica, and
-  // no one else.
+  // --- F37: an admin's broadcast reaches every agent of the tenant (or of the departments
+  // named), on either replica, and no one else.
   {
     e2e::Tenant t(stack, "broadcast");
     t.Department("general", "q-general", "综合咨询", /*default_queue=*/true);
@@ -466,10 +469,24 @@ TEST_CASE(
     auto ivy = two.Desk(t.AgentToken("bill-ivy"));
     auto stranger = one.Desk(other.AgentToken("gen-hal"));
 
+    // To one department: only its agents.
+    gv1::BroadcastRequest to_billing;
+    to_billing.set_text("账务部下班前对账");
+    to_billing.add_department_ids("billing");
+    gv1::BroadcastResponse billed;
+    auto st = one.agent->Broadcast(With(t.admin()).get(), to_billing, &billed);
+    INFO(st.error_message());
+    REQUIRE(st.ok());
+    CHECK(billed.delivered_count() == 1);
+    ivy->WaitFor([](const auto& u) {
+      return u.has_broadcast() && u.broadcast().text() == "账务部下班前对账";
+    });
+
+    // To everyone of the tenant.
     gv1::BroadcastRequest broadcast;
     broadcast.set_text("下午三点全员开会");
     gv1::BroadcastResponse sent;
-    auto st = two.agent->Broadcast(With(t.admin()).get(), broadcast, &sent);
+    st = two.agent->Broadcast(With(t.admin()).get(), broadcast, &sent);
     INFO(st.error_message());
     REQUIRE(st.ok());
     CHECK(sent.delivered_count() == 2);
@@ -480,6 +497,10 @@ TEST_CASE(
       CHECK(got.broadcast().broadcast_id() == sent.broadcast_id());
       CHECK(got.broadcast().sender().agent_id() == "boss");
     }
+    // Hal got the later broadcast; the department's one, published first, never came.
+    CHECK_FALSE(AnyOf<gv1::AgentGatewayServiceUpdatesResponse>(hal->All(), [](const auto& u) {
+      return u.has_broadcast() && u.broadcast().text() == "账务部下班前对账";
+    }));
     gv1::BroadcastResponse denied;
     CHECK(one.agent->Broadcast(With(t.AgentToken("gen-hal")).get(), broadcast, &denied)
               .error_code() == grpc::StatusCode::PERMISSION_DENIED);
