@@ -4,6 +4,8 @@
 #include <unistd.h>
 
 #include <array>
+#include <map>
+#include <vector>
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
@@ -72,21 +74,34 @@ absl::Status EventConsumer::RunOnce() {
   auto deliveries = consumer_.Poll();
   if (!deliveries.ok()) return deliveries.status();
   if (deliveries->empty()) metrics_->SetLag(0);
-  for (const events::Delivery& delivery : *deliveries) Handle(delivery);
+  // Each tenant's part of the read is applied in one transaction, in stream order, and
+  // acknowledged only after it committed.
+  std::map<std::string, std::vector<const events::Delivery*>> by_tenant;
+  for (const events::Delivery& delivery : *deliveries) {
+    const auto& event = delivery.event;
+    if (!event.tenant_id().empty() && event.tenant_id() != delivery.tenant_id) {
+      metrics_->Count(events::PayloadName(event), "dropped");
+      log::Error("event names another tenant than its stream; acknowledging it",
+                 {{"tenant", delivery.tenant_id}, {"event", event.event_id()}});
+      (void)consumer_.Ack(delivery);
+      continue;
+    }
+    by_tenant[delivery.tenant_id].push_back(&delivery);
+  }
+  for (const auto& [tenant, batch] : by_tenant) {
+    std::vector<const kefu::events::v1::Event*> events;
+    events.reserve(batch.size());
+    for (const events::Delivery* d : batch) events.push_back(&d->event);
+    const auto outcomes = store_->ApplyEvents(tenant, events);
+    for (size_t i = 0; i < batch.size(); ++i) Finish(*batch[i], outcomes[i]);
+  }
   return absl::OkStatus();
 }
 
-void EventConsumer::Handle(const events::Delivery& delivery) {
+void EventConsumer::Finish(const events::Delivery& delivery,
+                           const absl::StatusOr<ApplyOutcome>& outcome) {
   const auto& event = delivery.event;
   const std::string type = events::PayloadName(event);
-  if (!event.tenant_id().empty() && event.tenant_id() != delivery.tenant_id) {
-    metrics_->Count(type, "dropped");
-    log::Error("event names another tenant than its stream; acknowledging it",
-               {{"tenant", delivery.tenant_id}, {"event", event.event_id()}});
-    (void)consumer_.Ack(delivery);
-    return;
-  }
-  auto outcome = store_->ApplyEvent(delivery.tenant_id, event);
   if (!outcome.ok()) {
     if (events::IsTransient(outcome.status())) {
       metrics_->Count(type, "retry");

@@ -46,10 +46,10 @@ class ConsumerMetrics final {
   std::map<std::pair<std::string, std::string>, prometheus::Counter*> counters_;
 };
 
-// Reads every tenant's stream with the consumer group and applies each event through
-// ReportStore::ApplyEvent (idempotent by event id), then acknowledges it. A transient
-// failure leaves the entry pending so it comes back; an event that can never apply is
-// logged and acknowledged.
+// Reads every tenant's stream with the consumer group and applies what one read brought of
+// each tenant through ReportStore::ApplyEvents (one transaction, idempotent by event id),
+// then acknowledges each event. A transient failure leaves the entry pending so it comes
+// back; an event that can never apply is logged and acknowledged.
 class EventConsumer final {
  public:
   EventConsumer(redis::RedisUrl url, EventConsumerOptions options, ReportStore* store,
@@ -58,7 +58,8 @@ class EventConsumer final {
   absl::Status RunOnce();
 
  private:
-  void Handle(const events::Delivery& delivery);
+  // Counts the outcome and acknowledges the delivery, unless it failed transiently.
+  void Finish(const events::Delivery& delivery, const absl::StatusOr<ApplyOutcome>& outcome);
 
   events::Consumer consumer_;
   const EventConsumerOptions options_;

@@ -436,97 +436,128 @@ void DialogSums::Fill(v1::DialogCounts* c) const {
   *c->mutable_average_duration() = Dur(talked == 0 ? 0 : talk_us / talked);
 }
 
+namespace {
+
+// One handled event's writes inside the caller's transaction, its processed_events row
+// first: an event id already there changes nothing.
+ApplyOutcome ApplyIn(pqxx::work& txn, const std::string& tenant, const Event& event) {
+  const int64_t occurred_us =
+      event.has_occurred_time() ? Micros(event.occurred_time()) : absl::ToUnixMicros(absl::Now());
+  if (txn.exec_params(kMarkProcessed, tenant, event.event_id()).empty()) {
+    return ApplyOutcome::kDuplicate;
+  }
+  bool applied = false;
+  switch (event.payload_case()) {
+    case Event::kDialogEnded:
+      ApplyDialogEnded(txn, tenant, event, occurred_us, &applied);
+      break;
+    case Event::kDialogRated:
+      ApplyRated(txn, tenant, event, occurred_us, &applied);
+      break;
+    case Event::kOfferCreated: {
+      const auto& o = event.offer_created();
+      if (!txn.exec_params(kOfferCreated, tenant, o.offer_id()).empty()) {
+        applied = true;
+        AddToSlot(txn, "agent_slots", {{"agent_id", o.agent_id()}, {"department_id", ""}}, tenant,
+                  occurred_us, {{"offered", 1}});
+      }
+      break;
+    }
+    case Event::kOfferAccepted: {
+      const auto& o = event.offer_accepted();
+      if (!txn.exec_params(kOfferAccepted, tenant, o.offer_id()).empty()) {
+        applied = true;
+        AddToSlot(
+            txn, "agent_slots", {{"agent_id", o.agent_id()}, {"department_id", ""}}, tenant,
+            occurred_us,
+            {{"answered", 1}, {"response_us", std::max<int64_t>(0, Micros(o.response_time()))}});
+      }
+      break;
+    }
+    case Event::kOfflineMessageLeft: {
+      const auto& m = event.offline_message_left();
+      txn.exec_params(kOfflineLeft, tenant, m.offline_message_id(), m.department_id(), occurred_us);
+      applied = true;
+      break;
+    }
+    case Event::kOfflineMessageReplied: {
+      const auto& m = event.offline_message_replied();
+      std::optional<int64_t> left;
+      if (m.has_left_time()) left = Micros(m.left_time());
+      std::optional<int64_t> reply_us;
+      if (m.has_reply_delay()) {
+        reply_us = Micros(m.reply_delay());
+      } else if (left) {
+        reply_us = occurred_us - *left;
+      }
+      txn.exec_params(kOfflineReplied, tenant, m.offline_message_id(), m.department_id(), left,
+                      occurred_us, reply_us);
+      applied = true;
+      break;
+    }
+    case Event::kAgentLoggedIn: {
+      const auto& l = event.agent_logged_in();
+      const std::string session = l.session_id().empty() ? event.event_id() : l.session_id();
+      txn.exec_params(kLoggedIn, tenant, session, l.agent_id(), occurred_us);
+      applied = true;
+      break;
+    }
+    case Event::kAgentLoggedOut: {
+      const auto& l = event.agent_logged_out();
+      const std::string session = l.session_id().empty() ? event.event_id() : l.session_id();
+      std::optional<int64_t> login;
+      if (l.has_session_duration()) login = occurred_us - Micros(l.session_duration());
+      txn.exec_params(kLoggedOut, tenant, session, l.agent_id(), login, occurred_us);
+      applied = true;
+      break;
+    }
+    case Event::kAgentStatusChanged: {
+      const auto& s = event.agent_status_changed();
+      const int64_t held = Micros(s.previous_status_duration());
+      if (s.previous_status() != kefu::common::v1::AGENT_STATUS_UNSPECIFIED && held > 0) {
+        txn.exec_params(kStatusInterval, tenant, event.event_id(), s.agent_id(),
+                        static_cast<int>(s.previous_status()), occurred_us - held, occurred_us,
+                        static_cast<int>(s.status()), static_cast<int>(s.reason()));
+      }
+      applied = true;
+      break;
+    }
+    default:
+      break;
+  }
+  return applied ? ApplyOutcome::kApplied : ApplyOutcome::kDuplicate;
+}
+
+}  // namespace
+
 absl::StatusOr<ApplyOutcome> ReportStore::ApplyEvent(const std::string& tenant,
                                                      const Event& event) {
   if (!Handled(event)) return ApplyOutcome::kIgnored;
-  const int64_t occurred_us =
-      event.has_occurred_time() ? Micros(event.occurred_time()) : absl::ToUnixMicros(absl::Now());
   return pool_->TransactIn(tenant, [&](pqxx::work& txn) -> absl::StatusOr<ApplyOutcome> {
-    if (txn.exec_params(kMarkProcessed, tenant, event.event_id()).empty()) {
-      return ApplyOutcome::kDuplicate;
-    }
-    bool applied = false;
-    switch (event.payload_case()) {
-      case Event::kDialogEnded:
-        ApplyDialogEnded(txn, tenant, event, occurred_us, &applied);
-        break;
-      case Event::kDialogRated:
-        ApplyRated(txn, tenant, event, occurred_us, &applied);
-        break;
-      case Event::kOfferCreated: {
-        const auto& o = event.offer_created();
-        if (!txn.exec_params(kOfferCreated, tenant, o.offer_id()).empty()) {
-          applied = true;
-          AddToSlot(txn, "agent_slots", {{"agent_id", o.agent_id()}, {"department_id", ""}}, tenant,
-                    occurred_us, {{"offered", 1}});
-        }
-        break;
-      }
-      case Event::kOfferAccepted: {
-        const auto& o = event.offer_accepted();
-        if (!txn.exec_params(kOfferAccepted, tenant, o.offer_id()).empty()) {
-          applied = true;
-          AddToSlot(
-              txn, "agent_slots", {{"agent_id", o.agent_id()}, {"department_id", ""}}, tenant,
-              occurred_us,
-              {{"answered", 1}, {"response_us", std::max<int64_t>(0, Micros(o.response_time()))}});
-        }
-        break;
-      }
-      case Event::kOfflineMessageLeft: {
-        const auto& m = event.offline_message_left();
-        txn.exec_params(kOfflineLeft, tenant, m.offline_message_id(), m.department_id(),
-                        occurred_us);
-        applied = true;
-        break;
-      }
-      case Event::kOfflineMessageReplied: {
-        const auto& m = event.offline_message_replied();
-        std::optional<int64_t> left;
-        if (m.has_left_time()) left = Micros(m.left_time());
-        std::optional<int64_t> reply_us;
-        if (m.has_reply_delay()) {
-          reply_us = Micros(m.reply_delay());
-        } else if (left) {
-          reply_us = occurred_us - *left;
-        }
-        txn.exec_params(kOfflineReplied, tenant, m.offline_message_id(), m.department_id(), left,
-                        occurred_us, reply_us);
-        applied = true;
-        break;
-      }
-      case Event::kAgentLoggedIn: {
-        const auto& l = event.agent_logged_in();
-        const std::string session = l.session_id().empty() ? event.event_id() : l.session_id();
-        txn.exec_params(kLoggedIn, tenant, session, l.agent_id(), occurred_us);
-        applied = true;
-        break;
-      }
-      case Event::kAgentLoggedOut: {
-        const auto& l = event.agent_logged_out();
-        const std::string session = l.session_id().empty() ? event.event_id() : l.session_id();
-        std::optional<int64_t> login;
-        if (l.has_session_duration()) login = occurred_us - Micros(l.session_duration());
-        txn.exec_params(kLoggedOut, tenant, session, l.agent_id(), login, occurred_us);
-        applied = true;
-        break;
-      }
-      case Event::kAgentStatusChanged: {
-        const auto& s = event.agent_status_changed();
-        const int64_t held = Micros(s.previous_status_duration());
-        if (s.previous_status() != kefu::common::v1::AGENT_STATUS_UNSPECIFIED && held > 0) {
-          txn.exec_params(kStatusInterval, tenant, event.event_id(), s.agent_id(),
-                          static_cast<int>(s.previous_status()), occurred_us - held, occurred_us,
-                          static_cast<int>(s.status()), static_cast<int>(s.reason()));
-        }
-        applied = true;
-        break;
-      }
-      default:
-        break;
-    }
-    return applied ? ApplyOutcome::kApplied : ApplyOutcome::kDuplicate;
+    return ApplyIn(txn, tenant, event);
   });
+}
+
+std::vector<absl::StatusOr<ApplyOutcome>> ReportStore::ApplyEvents(
+    const std::string& tenant, const std::vector<const Event*>& events) {
+  std::vector<absl::StatusOr<ApplyOutcome>> outcomes(events.size(), ApplyOutcome::kIgnored);
+  bool any = false;
+  for (const Event* e : events) any = any || Handled(*e);
+  if (!any) return outcomes;
+  auto batch = pool_->TransactIn(
+      tenant, [&](pqxx::work& txn) -> absl::StatusOr<std::vector<absl::StatusOr<ApplyOutcome>>> {
+        std::vector<absl::StatusOr<ApplyOutcome>> out(events.size(), ApplyOutcome::kIgnored);
+        for (size_t i = 0; i < events.size(); ++i) {
+          if (Handled(*events[i])) out[i] = ApplyIn(txn, tenant, *events[i]);
+        }
+        return out;
+      });
+  if (batch.ok()) return *std::move(batch);
+  // One event the database refuses (or a deadlock, a lost connection) rolls back the whole
+  // batch: apply each on its own, so the others are not held back and the failure is
+  // reported for the event that caused it.
+  for (size_t i = 0; i < events.size(); ++i) outcomes[i] = ApplyEvent(tenant, *events[i]);
+  return outcomes;
 }
 
 absl::StatusOr<std::vector<v1::GroupHourlyRow>> ReportStore::GroupDialogs(const ReportQuery& q,

@@ -66,6 +66,11 @@ class ReportStore final {
   // the same dialog or a second rating of it. Payloads reports do not use: kIgnored.
   absl::StatusOr<ApplyOutcome> ApplyEvent(const std::string& tenant,
                                           const kefu::events::v1::Event& event);
+  // ApplyEvent for a batch of one tenant's events in one transaction (the consumer's read
+  // of a stream), an outcome per event. Nothing is written unless the whole batch commits;
+  // when it cannot, each event is applied in a transaction of its own instead.
+  std::vector<absl::StatusOr<ApplyOutcome>> ApplyEvents(
+      const std::string& tenant, const std::vector<const kefu::events::v1::Event*>& events);
 
   // F62 (hourly = false, hour 0) and F63. Rows by local date, hour, department.
   absl::StatusOr<std::vector<v1::GroupHourlyRow>> GroupDialogs(const ReportQuery& q, bool hourly);

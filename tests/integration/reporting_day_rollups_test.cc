@@ -4,7 +4,8 @@
 // edges. Their answers must be exactly those of the 15-minute rows alone, in any zone
 // (half-hour and 45-minute offsets, a DST change inside the range), whether a zone's day
 // rows were filled from history or kept by the apply path, through duplicate deliveries
-// and a zone filled while events are being applied.
+// and a zone filled while events are being applied. And the consumer's batched apply: one
+// refused event in a batch holds back no other.
 #include <google/protobuf/util/time_util.h>
 
 #include <algorithm>
@@ -360,4 +361,52 @@ TEST_CASE("a zone filled while events are being applied counts every event exact
   INFO(replica_status.ToString());
   REQUIRE(replica_status.ok());
   CheckSameAnswers(db, tenant);
+}
+
+TEST_CASE("a batch with an event the database refuses applies the others, each once") {
+  Db db;
+  const std::string tenant = kefu::testing::UniqueTenant("repbatch");
+  REQUIRE(db.days->EnsureDayZone(tenant, "Asia/Shanghai").value());
+  const int64_t start = Us(At("2024-03-10T02:00:00Z"));
+  auto dialog = [&](const std::string& id, const std::string& department) {
+    ev::Event e;
+    e.set_tenant_id(tenant);
+    e.set_event_id(kefu::events::NewEventId());
+    *e.mutable_occurred_time() = TimeUtil::MicrosecondsToTimestamp(start + 600'000'000);
+    auto* d = e.mutable_dialog_ended();
+    d->set_dialog_id(id);
+    d->set_department_id(department);
+    d->set_valid(true);
+    d->set_connected(true);
+    *d->mutable_start_time() = TimeUtil::MicrosecondsToTimestamp(start);
+    *d->mutable_end_time() = e.occurred_time();
+    auto* s = d->add_segments();
+    s->set_agent_id("a1");
+    s->set_department_id(department);
+    *s->mutable_start_time() = d->start_time();
+    *s->mutable_end_time() = d->end_time();
+    return e;
+  };
+  const ev::Event d1 = dialog("d1", "sales");
+  const ev::Event bad = dialog("d2", "sales\xff");  // not UTF-8: PostgreSQL refuses it
+  const ev::Event d3 = dialog("d3", "sales");
+  const std::vector<const ev::Event*> batch = {&d1, &bad, &d3, &d1};
+  auto outcomes = db.days->ApplyEvents(tenant, batch);
+  REQUIRE(outcomes.size() == 4);
+  CHECK(outcomes[0].value() == kefu::reporting::ApplyOutcome::kApplied);
+  CHECK(outcomes[1].status().code() == absl::StatusCode::kInvalidArgument);
+  CHECK(outcomes[2].value() == kefu::reporting::ApplyOutcome::kApplied);
+  CHECK(outcomes[3].value() == kefu::reporting::ApplyOutcome::kDuplicate);
+  // Delivered again (the refused one was never acknowledged): nothing counts twice.
+  outcomes = db.days->ApplyEvents(tenant, {&d1, &d3});
+  CHECK(outcomes[0].value() == kefu::reporting::ApplyOutcome::kDuplicate);
+  CHECK(outcomes[1].value() == kefu::reporting::ApplyOutcome::kDuplicate);
+  ReportQuery q{
+      tenant, Us(At("2024-03-09T16:00:00Z")), Us(At("2024-03-10T16:00:00Z")), "Asia/Shanghai", {},
+      {}};
+  auto rows = db.days->AgentDialogs(q);
+  REQUIRE(rows.ok());
+  REQUIRE(rows->size() == 1);
+  CHECK(rows->at(0).counts().total() == 2);
+  CHECK(Text(db.slots->AgentDialogs(q)) == Text(rows));
 }
