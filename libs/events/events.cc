@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <array>
+#include <map>
 #include <random>
 
 #include "absl/strings/ascii.h"
@@ -196,6 +197,21 @@ absl::StatusOr<std::vector<Delivery>> Consumer::Poll() {
 absl::Status Consumer::Ack(const Delivery& delivery) {
   if (auto st = EnsureConnected(); !st.ok()) return st;
   return redis::XAck(*conn_, delivery.stream, options_.group, delivery.stream_id);
+}
+
+absl::Status Consumer::Ack(const std::vector<const Delivery*>& deliveries) {
+  if (deliveries.empty()) return absl::OkStatus();
+  if (auto st = EnsureConnected(); !st.ok()) return st;
+  std::map<absl::string_view, std::vector<absl::string_view>> by_stream;
+  for (const Delivery* d : deliveries) {
+    auto& args = by_stream[d->stream];
+    if (args.empty()) args = {"XACK", d->stream, options_.group};
+    args.push_back(d->stream_id);
+  }
+  for (const auto& [stream, args] : by_stream) {
+    if (auto reply = conn_->Command(args); !reply.ok()) return reply.status();
+  }
+  return absl::OkStatus();
 }
 
 std::string ConsumerName(absl::string_view service) {

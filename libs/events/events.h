@@ -101,6 +101,8 @@ class Consumer final {
   // Up to `batch` deliveries; waits up to `block` when nothing is there.
   absl::StatusOr<std::vector<Delivery>> Poll();
   absl::Status Ack(const Delivery& delivery);
+  // Acknowledges all of them with one XACK per stream.
+  absl::Status Ack(const std::vector<const Delivery*>& deliveries);
 
  private:
   absl::Status EnsureConnected();
