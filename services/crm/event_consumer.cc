@@ -3,6 +3,8 @@
 #include <unistd.h>
 
 #include <array>
+#include <map>
+#include <vector>
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
@@ -15,6 +17,7 @@ events::ConsumerOptions ConsumerOptionsOf(const EventConsumerOptions& options) {
   events::ConsumerOptions out;
   out.group = options.group;
   out.consumer = options.consumer.empty() ? DefaultConsumerName() : options.consumer;
+  out.batch = options.batch;
   out.block = options.block;
   out.tenant_refresh = options.tenant_refresh;
   out.claim_idle = options.claim_idle;
@@ -59,13 +62,34 @@ void EventConsumer::Run(const std::stop_token& stop) {
 absl::Status EventConsumer::RunOnce() {
   auto deliveries = consumer_.Poll();
   if (!deliveries.ok()) return deliveries.status();
-  for (const events::Delivery& delivery : *deliveries) Handle(delivery);
+  // Each tenant's part of the poll in one transaction (TransactIn sets the tenant for
+  // row-level security), in stream order.
+  std::map<std::string, std::vector<const events::Delivery*>> by_tenant;
+  for (const events::Delivery& delivery : *deliveries) {
+    by_tenant[delivery.tenant_id].push_back(&delivery);
+  }
+  for (const auto& [tenant, batch] : by_tenant) {
+    std::vector<const kefu::events::v1::Event*> batch_events;
+    batch_events.reserve(batch.size());
+    for (const events::Delivery* d : batch) batch_events.push_back(&d->event);
+    auto outcomes = records_->ApplyEvents(tenant, batch_events);
+    // Acknowledged only now that what they wrote is committed.
+    std::vector<const events::Delivery*> done;
+    done.reserve(batch.size());
+    for (size_t i = 0; i < batch.size(); ++i) {
+      if (Finish(*batch[i], outcomes[i])) done.push_back(batch[i]);
+    }
+    if (auto st = consumer_.Ack(done); !st.ok()) {
+      // Delivered again later; applying them again is a no-op (processed_events).
+      log::Warn("event ack failed", {{"tenant", tenant}, {"error", st.ToString()}});
+    }
+  }
   return absl::OkStatus();
 }
 
-void EventConsumer::Handle(const events::Delivery& delivery) {
+bool EventConsumer::Finish(const events::Delivery& delivery,
+                           absl::StatusOr<EventOutcome>& outcome) {
   const auto& event = delivery.event;
-  auto outcome = records_->ApplyEvent(event);
   if (!outcome.ok()) {
     if (events::IsTransient(outcome.status())) {
       failed_.Increment();
@@ -74,7 +98,7 @@ void EventConsumer::Handle(const events::Delivery& delivery) {
                  {"event", event.event_id()},
                  {"type", events::PayloadName(event)},
                  {"error", outcome.status().ToString()}});
-      return;  // not acknowledged
+      return false;  // not acknowledged
     }
     dropped_.Increment();
     log::Error("event cannot be applied; acknowledging it",
@@ -92,10 +116,7 @@ void EventConsumer::Handle(const events::Delivery& delivery) {
       for (auto& follow_up : outcome->follow_ups) publish_(std::move(follow_up));
     }
   }
-  if (auto st = consumer_.Ack(delivery); !st.ok()) {
-    // Delivered again later; applying it again is a no-op (processed_events).
-    log::Warn("event ack failed", {{"tenant", delivery.tenant_id}, {"error", st.ToString()}});
-  }
+  return true;
 }
 
 }  // namespace kefu::crm

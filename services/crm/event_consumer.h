@@ -25,6 +25,9 @@ struct EventConsumerOptions {
   std::string group = "crm";
   // Unique per replica; empty = "<host>-<pid>".
   std::string consumer;
+  // Entries one poll takes of each stream (XREADGROUP COUNT): a tenant's transaction
+  // holds at most this many events.
+  int batch = 100;
   absl::Duration block = absl::Seconds(1);
   absl::Duration tenant_refresh = absl::Seconds(2);
   absl::Duration claim_idle = absl::Seconds(30);
@@ -33,11 +36,12 @@ struct EventConsumerOptions {
 };
 
 // The crm worker that applies the domain events other services report (docs/API.md
-// "Events"): reads every tenant stream with the consumer group, applies each event in
-// one transaction keyed by its event id (RecordStore::ApplyEvent), publishes the events
-// that causes, then acknowledges. A transient failure (database down) leaves the entry
-// unacknowledged so it comes back; an event that can never apply is logged and
-// acknowledged so it does not block the stream.
+// "Events"): reads every tenant stream with the consumer group, applies what one poll
+// brought of each tenant in one transaction, each event keyed by its event id
+// (RecordStore::ApplyEvents), publishes the events that causes, then acknowledges them.
+// When that transaction fails the events are applied one by one: a transient failure
+// (database down) leaves the entry unacknowledged so it comes back; an event that can
+// never apply is logged and acknowledged so it does not block the stream.
 class EventConsumer final {
  public:
   EventConsumer(redis::RedisUrl url, EventConsumerOptions options, RecordStore* records,
@@ -49,7 +53,9 @@ class EventConsumer final {
   absl::Status RunOnce();
 
  private:
-  void Handle(const events::Delivery& delivery);
+  // Counts the outcome (and publishes its follow-ups); true when the delivery is to be
+  // acknowledged, false when it failed transiently and must come back.
+  bool Finish(const events::Delivery& delivery, absl::StatusOr<EventOutcome>& outcome);
 
   events::Consumer consumer_;
   const EventConsumerOptions options_;

@@ -1,9 +1,13 @@
 // PgRecordStore::ApplyEvent: the records other services report through the event
 // stream (docs/API.md "Events"): dialogs, agents, transcripts, visits, card updates.
-// Each event is applied in one transaction together with its processed_events row, so
-// a redelivered event (at-least-once consumption) finds its id and changes nothing.
+// Each event is applied together with its processed_events row in one transaction (of its
+// own, or of the consumer's batch of that tenant), so a redelivered event (at-least-once
+// consumption) finds its id and changes nothing.
 // Events may arrive in any order across producers: every handler creates the dialog
 // row it needs and only fills what it knows.
+#include <optional>
+#include <vector>
+
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 #include "libs/common/log.h"
@@ -364,69 +368,124 @@ void ApplyVisit(pqxx::work& txn, const std::string& tenant, int64_t at,
   if (!page.empty()) txn.exec_params(kCloseEarlierPage, tenant, e.visit_id(), entered);
 }
 
-}  // namespace
+// One handled event's writes inside the caller's transaction, its processed_events row
+// first: an event id already there changes nothing.
+EventOutcome ApplyIn(pqxx::work& txn, const Event& event) {
+  const std::string& tenant = event.tenant_id();
+  const int64_t at =
+      event.has_occurred_time() ? Micros(event.occurred_time()) : pgsupport::NowMicros();
+  EventOutcome result;
+  if (txn.exec_params(kMarkProcessed, tenant, event.event_id()).empty()) {
+    result.duplicate = true;
+    return result;
+  }
+  switch (event.payload_case()) {
+    case Event::kContactStarted:
+      ApplyContactStarted(txn, tenant, at, event.contact_started());
+      break;
+    case Event::kCustomerIdentified:
+      ApplyCustomerIdentified(txn, tenant, at, event.customer_identified());
+      break;
+    case Event::kContactAssigned: {
+      const auto& e = event.contact_assigned();
+      ApplyAssigned(txn, tenant, at, ResolveDialog(txn, tenant, e.dialog_id(), e.contact_id()),
+                    e.customer_id(), e.agent_id(), e.department_id(), static_cast<int>(e.tier()),
+                    static_cast<int>(e.initiation()), Micros(e.waited()));
+      break;
+    }
+    case Event::kContactPickedUp: {
+      const auto& e = event.contact_picked_up();
+      ApplyAssigned(txn, tenant, at, ResolveDialog(txn, tenant, e.dialog_id(), e.contact_id()), "",
+                    e.agent_id(), "", 0, kefu::common::v1::DIALOG_INITIATION_CUSTOMER,
+                    Micros(e.waited()));
+      break;
+    }
+    case Event::kContactTransferred:
+      ApplyTransferred(txn, tenant, at, event.contact_transferred());
+      break;
+    case Event::kMessageSent:
+      ApplyMessage(txn, tenant, at, event.message_sent());
+      break;
+    case Event::kDialogEnded:
+      ApplyDialogEnded(txn, tenant, at, event.dialog_ended(), &result);
+      break;
+    case Event::kVisitTracked:
+      ApplyVisit(txn, tenant, at, event.visit_tracked());
+      break;
+    case Event::kExclusiveAgentBound: {
+      const auto& e = event.exclusive_agent_bound();
+      txn.exec_params(kExclusiveAgent, tenant, e.customer_id(), e.agent_id());
+      break;
+    }
+    default:
+      break;
+  }
+  return result;
+}
 
-absl::StatusOr<EventOutcome> PgRecordStore::ApplyEvent(const Event& event) {
-  EventOutcome out;
+// What an event gets without a transaction: ignored (not crm's), or refused (no event id).
+std::optional<absl::StatusOr<EventOutcome>> Precheck(const Event& event) {
   if (!Handled(event)) {
+    EventOutcome out;
     out.ignored = true;
     return out;
   }
-  const std::string& tenant = event.tenant_id();
   if (event.event_id().empty()) {
     return absl::InvalidArgumentError("event_id: required to apply an event exactly once");
   }
-  const int64_t at =
-      event.has_occurred_time() ? Micros(event.occurred_time()) : pgsupport::NowMicros();
-  return pool_->TransactIn(tenant, [&](pqxx::work& txn) -> absl::StatusOr<EventOutcome> {
-    EventOutcome result;
-    if (txn.exec_params(kMarkProcessed, tenant, event.event_id()).empty()) {
-      result.duplicate = true;
-      return result;
-    }
-    switch (event.payload_case()) {
-      case Event::kContactStarted:
-        ApplyContactStarted(txn, tenant, at, event.contact_started());
-        break;
-      case Event::kCustomerIdentified:
-        ApplyCustomerIdentified(txn, tenant, at, event.customer_identified());
-        break;
-      case Event::kContactAssigned: {
-        const auto& e = event.contact_assigned();
-        ApplyAssigned(txn, tenant, at, ResolveDialog(txn, tenant, e.dialog_id(), e.contact_id()),
-                      e.customer_id(), e.agent_id(), e.department_id(), static_cast<int>(e.tier()),
-                      static_cast<int>(e.initiation()), Micros(e.waited()));
-        break;
-      }
-      case Event::kContactPickedUp: {
-        const auto& e = event.contact_picked_up();
-        ApplyAssigned(txn, tenant, at, ResolveDialog(txn, tenant, e.dialog_id(), e.contact_id()),
-                      "", e.agent_id(), "", 0, kefu::common::v1::DIALOG_INITIATION_CUSTOMER,
-                      Micros(e.waited()));
-        break;
-      }
-      case Event::kContactTransferred:
-        ApplyTransferred(txn, tenant, at, event.contact_transferred());
-        break;
-      case Event::kMessageSent:
-        ApplyMessage(txn, tenant, at, event.message_sent());
-        break;
-      case Event::kDialogEnded:
-        ApplyDialogEnded(txn, tenant, at, event.dialog_ended(), &result);
-        break;
-      case Event::kVisitTracked:
-        ApplyVisit(txn, tenant, at, event.visit_tracked());
-        break;
-      case Event::kExclusiveAgentBound: {
-        const auto& e = event.exclusive_agent_bound();
-        txn.exec_params(kExclusiveAgent, tenant, e.customer_id(), e.agent_id());
-        break;
-      }
-      default:
-        break;
-    }
-    return result;
+  return std::nullopt;
+}
+
+}  // namespace
+
+absl::StatusOr<EventOutcome> PgRecordStore::ApplyEvent(const Event& event) {
+  if (auto decided = Precheck(event)) return *std::move(decided);
+  return pool_->TransactIn(event.tenant_id(), [&](pqxx::work& txn) -> absl::StatusOr<EventOutcome> {
+    return ApplyIn(txn, event);
   });
+}
+
+std::vector<absl::StatusOr<EventOutcome>> PgRecordStore::ApplyEvents(
+    const std::string& tenant, const std::vector<const Event*>& events) {
+  std::vector<absl::StatusOr<EventOutcome>> outcomes(events.size(), EventOutcome{});
+  std::vector<size_t> todo;  // indexes of the events that need the database, in order
+  for (size_t i = 0; i < events.size(); ++i) {
+    if (events[i]->tenant_id() != tenant) {
+      outcomes[i] = absl::InvalidArgumentError(absl::StrCat(
+          "tenant_id: \"", events[i]->tenant_id(), "\" in a batch of tenant \"", tenant, "\""));
+    } else if (auto decided = Precheck(*events[i])) {
+      outcomes[i] = *std::move(decided);
+    } else {
+      todo.push_back(i);
+    }
+  }
+  if (todo.empty()) return outcomes;
+  if (todo.size() == 1) {
+    outcomes[todo[0]] = ApplyEvent(*events[todo[0]]);
+    return outcomes;
+  }
+  // In stream order, so a later event sees what an earlier one wrote, and a duplicate
+  // inside the batch finds the processed_events row its first copy inserted.
+  auto batch =
+      pool_->TransactIn(tenant, [&](pqxx::work& txn) -> absl::StatusOr<std::vector<EventOutcome>> {
+        std::vector<EventOutcome> applied;
+        applied.reserve(todo.size());
+        for (size_t i : todo) applied.push_back(ApplyIn(txn, *events[i]));
+        return applied;
+      });
+  if (batch.ok()) {
+    for (size_t k = 0; k < todo.size(); ++k) outcomes[todo[k]] = std::move((*batch)[k]);
+    return outcomes;
+  }
+  // Nothing of the batch was written. One event the database refuses, a deadlock or a lost
+  // connection: apply each on its own, so that only the event at fault fails (and is
+  // dropped, or retried when the failure is transient) and the others go through.
+  log::Warn("event batch rolled back; applying its events one by one",
+            {{"tenant", tenant},
+             {"events", std::to_string(todo.size())},
+             {"error", batch.status().ToString()}});
+  for (size_t i : todo) outcomes[i] = ApplyEvent(*events[i]);
+  return outcomes;
 }
 
 }  // namespace kefu::crm

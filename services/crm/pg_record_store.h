@@ -57,6 +57,9 @@ class PgRecordStore final : public RecordStore {
   absl::StatusOr<VisitPage> ListVisits(const std::string& tenant, const std::string& visitor_id,
                                        const TimeWindow& started, const PageRequest& page) override;
   absl::StatusOr<EventOutcome> ApplyEvent(const kefu::events::v1::Event& event) override;
+  std::vector<absl::StatusOr<EventOutcome>> ApplyEvents(
+      const std::string& tenant,
+      const std::vector<const kefu::events::v1::Event*>& events) override;
 
  private:
   pg::Pool* pool_;

@@ -170,6 +170,12 @@ class RecordStore {
   // Applies one domain event in one transaction with its event id recorded, so a
   // replayed event changes nothing (at-least-once delivery).
   virtual absl::StatusOr<EventOutcome> ApplyEvent(const kefu::events::v1::Event& event) = 0;
+  // ApplyEvent for one tenant's events in stream order (what one poll brought), in one
+  // transaction: an outcome per event. When that transaction fails, nothing of it is kept
+  // and each event is applied in a transaction of its own instead, so only the event at
+  // fault fails. Follow-up events are to be published only after this returns.
+  virtual std::vector<absl::StatusOr<EventOutcome>> ApplyEvents(
+      const std::string& tenant, const std::vector<const kefu::events::v1::Event*>& events) = 0;
 };
 
 }  // namespace kefu::crm
