@@ -298,6 +298,32 @@ class Tenant {
 // Update predicates the tests wait on.
 inline bool IsOffer(const gv1::AgentGatewayServiceUpdatesResponse& u) { return u.has_offer(); }
 
+// A chat in progress, where many scenarios start: a tenant whose default department
+// "general" has one ONLINE agent with the desk on `agent_side`, a customer who started a
+// chat on `customer_side`, and the agent's offer accepted.
+struct Chat {
+  Chat(const Stack& stack, const std::string& tenant_prefix, const std::string& agent_id,
+       const std::string& nickname, const std::string& phone, Gateway& customer_side,
+       Gateway& agent_side)
+      : tenant(stack, tenant_prefix), agent(tenant.AgentToken(agent_id)) {
+    tenant.Department("general", "q-general", "综合咨询", /*default_queue=*/true);
+    tenant.Agent(agent_id, "general", nickname);
+    desk = agent_side.Desk(agent);
+    contact = customer_side.StartChat(tenant.id(), phone);
+    me = contact.customer_token();
+    widget = customer_side.Widget(me);
+    dialog = agent_side.Accept(agent, desk->WaitFor(IsOffer).offer().offer_id()).dialog_id();
+  }
+
+  Tenant tenant;
+  std::string agent;  // the agent's token
+  std::unique_ptr<AgentUpdates> desk;
+  gv1::StartContactResponse contact;
+  std::string me;  // the customer's token
+  std::unique_ptr<CustomerUpdates> widget;
+  std::string dialog;
+};
+
 inline std::function<bool(const gv1::AgentGatewayServiceUpdatesResponse&)> AgentSees(
     const std::string& text) {
   return [text](const auto& u) { return u.has_message() && u.message().text() == text; };

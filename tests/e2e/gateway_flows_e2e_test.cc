@@ -45,18 +45,6 @@ std::string Content(size_t size, int seed) {
   return bytes;
 }
 
-constexpr size_t kChunk = 64 * 1024;
-
-template <typename Request, typename Writer>
-void WriteChunks(Writer& writer, const std::string& bytes) {
-  for (size_t at = 0; at < bytes.size(); at += kChunk) {
-    Request chunk;
-    chunk.set_chunk(bytes.substr(at, kChunk));
-    if (!writer.Write(chunk)) break;  // the server ended the call; Finish says why
-  }
-  writer.WritesDone();
-}
-
 gv1::UploadMetadata FileMetadata(const std::string& name, const std::string& type,
                                  const std::string& bytes) {
   gv1::UploadMetadata file;
@@ -66,53 +54,56 @@ gv1::UploadMetadata FileMetadata(const std::string& name, const std::string& typ
   return file;
 }
 
-// The customer's widget uploads a file into its dialog (F35); returns the file message.
-cv1::Message CustomerUpload(e2e::Gateway& gw, const std::string& customer_token,
-                            const std::string& name, const std::string& type,
-                            const std::string& bytes) {
-  auto ctx = With(customer_token);
-  gv1::CustomerGatewayServiceUploadFileResponse response;
-  auto writer = gw.customer->UploadFile(ctx.get(), &response);
-  gv1::CustomerGatewayServiceUploadFileRequest first;
-  *first.mutable_metadata() = FileMetadata(name, type, bytes);
-  if (writer->Write(first))
-    WriteChunks<gv1::CustomerGatewayServiceUploadFileRequest>(*writer, bytes);
-  auto st = writer->Finish();
-  INFO("customer upload: " << st.error_code() << " " << st.error_message());
-  REQUIRE(st.ok());
-  return response.message();
-}
-
-// The agent's desktop uploads a file into a dialog it serves (F35).
-cv1::Message AgentUpload(e2e::Gateway& gw, const std::string& agent_token,
-                         const std::string& dialog, const std::string& name,
-                         const std::string& type, const std::string& bytes) {
-  auto ctx = With(agent_token);
-  gv1::AgentGatewayServiceUploadFileResponse response;
-  auto writer = gw.agent->UploadFile(ctx.get(), &response);
-  gv1::AgentGatewayServiceUploadFileRequest first;
-  first.mutable_metadata()->set_dialog_id(dialog);
-  *first.mutable_metadata()->mutable_file() = FileMetadata(name, type, bytes);
-  if (writer->Write(first)) WriteChunks<gv1::AgentGatewayServiceUploadFileRequest>(*writer, bytes);
-  auto st = writer->Finish();
-  INFO("agent upload: " << st.error_code() << " " << st.error_message());
-  REQUIRE(st.ok());
-  return response.message();
-}
-
-// A download stream read to its end: the metadata first, then the bytes.
-template <typename Response, typename Reader>
-std::string ReadDownload(Reader& reader, cv1::FileAttachment* metadata) {
-  std::string bytes;
-  Response part;
-  while (reader.Read(&part)) {
-    if (part.has_metadata()) *metadata = part.metadata();
-    bytes += part.chunk();
+// An upload (F35): `first` (the metadata), then the bytes in 64 KiB chunks; returns the file
+// message added to the dialog. `open` starts the call on the customer's or the agent's side.
+template <typename Response, typename Request, typename Open>
+cv1::Message Upload(const std::string& token, Open open, const Request& first,
+                    const std::string& bytes) {
+  constexpr size_t kChunk = 64 * 1024;
+  auto ctx = With(token);
+  Response response;
+  auto writer = open(ctx.get(), &response);
+  bool open_call = writer->Write(first);
+  for (size_t at = 0; open_call && at < bytes.size(); at += kChunk) {
+    Request chunk;
+    chunk.set_chunk(bytes.substr(at, kChunk));
+    open_call = writer->Write(chunk);  // false: the server ended the call; Finish says why
   }
-  auto st = reader.Finish();
+  writer->WritesDone();
+  auto st = writer->Finish();
+  INFO("upload: " << st.error_code() << " " << st.error_message());
+  REQUIRE(st.ok());
+  return response.message();
+}
+
+struct Downloaded {
+  cv1::FileAttachment metadata;
+  std::string bytes;
+};
+
+// A download (F35) read to its end: the metadata first, then the bytes. `open` starts the
+// call on the customer's or the agent's side.
+template <typename Response, typename Open>
+Downloaded Download(const std::string& token, Open open) {
+  auto ctx = With(token);
+  auto reader = open(ctx.get());
+  Downloaded got;
+  Response part;
+  while (reader->Read(&part)) {
+    if (part.has_metadata()) got.metadata = part.metadata();
+    got.bytes += part.chunk();
+  }
+  auto st = reader->Finish();
   INFO("download: " << st.error_code() << " " << st.error_message());
   REQUIRE(st.ok());
-  return bytes;
+  return got;
+}
+
+// An update carrying the file message `file_id`.
+auto HasFile(const std::string& file_id) {
+  return [file_id](const auto& u) {
+    return u.has_message() && u.message().has_file() && u.message().file().file_id() == file_id;
+  };
 }
 
 }  // namespace
@@ -130,16 +121,8 @@ TEST_CASE(
 
   // --- F31: the system ends a dialog after the customer's silence following an agent message.
   {
-    e2e::Tenant t(stack, "silence");
-    t.Department("general", "q-general", "综合咨询", /*default_queue=*/true);
-    t.Agent("gen-eve", "general", "Eve");
-    const std::string eve = t.AgentToken("gen-eve");
-    auto desk = gw.Desk(eve);
-    const auto contact = gw.StartChat(t.id(), "+8613700000001");
-    const std::string me = contact.customer_token();
-    auto widget = gw.Widget(me);
-    const std::string dialog =
-        gw.Accept(eve, desk->WaitFor(e2e::IsOffer).offer().offer_id()).dialog_id();
+    e2e::Chat chat(stack, "silence", "gen-eve", "Eve", "+8613700000001", gw, gw);
+    auto& [t, eve, desk, contact, me, widget, dialog] = chat;
     gw.CustomerSay(me, "在吗");
     gw.AgentSay(eve, dialog, "在的，请问有什么可以帮您");
 
@@ -177,15 +160,8 @@ TEST_CASE(
 
   // --- F31, F51, F53: a dialog where the customer never wrote is invalid.
   {
-    e2e::Tenant t(stack, "invalid");
-    t.Department("general", "q-general", "综合咨询", /*default_queue=*/true);
-    t.Agent("gen-fay", "general", "Fay");
-    const std::string fay = t.AgentToken("gen-fay");
-    auto desk = gw.Desk(fay);
-    const auto contact = gw.StartChat(t.id(), "+8613700000002");
-    auto widget = gw.Widget(contact.customer_token());
-    const std::string dialog =
-        gw.Accept(fay, desk->WaitFor(e2e::IsOffer).offer().offer_id()).dialog_id();
+    e2e::Chat chat(stack, "invalid", "gen-fay", "Fay", "+8613700000002", gw, gw);
+    auto& [t, fay, desk, contact, me, widget, dialog] = chat;
     gw.AgentSay(fay, dialog, "您好，请问有什么可以帮您？");
     widget->WaitFor(e2e::CustomerSees("您好，请问有什么可以帮您？"));
     CHECK_FALSE(gw.Close(fay, dialog, "no reply").valid());
@@ -398,16 +374,8 @@ TEST_CASE(
 
   // --- F36: a supervisor on the other replica watches a dialog as it flows.
   {
-    e2e::Tenant t(stack, "monitor");
-    t.Department("general", "q-general", "综合咨询", /*default_queue=*/true);
-    t.Agent("gen-gus", "general", "Gus");
-    const std::string gus = t.AgentToken("gen-gus");
-    auto desk = two.Desk(gus);
-    const auto contact = one.StartChat(t.id(), "+8613700000012");
-    const std::string me = contact.customer_token();
-    auto widget = one.Widget(me);
-    const std::string dialog =
-        two.Accept(gus, desk->WaitFor(e2e::IsOffer).offer().offer_id()).dialog_id();
+    e2e::Chat chat(stack, "monitor", "gen-gus", "Gus", "+8613700000012", one, two);
+    auto& [t, gus, desk, contact, me, widget, dialog] = chat;
     one.CustomerSay(me, "第一句");
     desk->WaitFor(e2e::AgentSees("第一句"));
 
@@ -520,60 +488,55 @@ TEST_CASE(
   // --- F35: a file goes from the customer to the agent and another back, each downloadable
   // on the other side and linked from the transcript.
   {
-    e2e::Tenant t(stack, "files");
-    t.Department("general", "q-general", "综合咨询", /*default_queue=*/true);
-    t.Agent("gen-jon", "general", "Jon");
-    const std::string jon = t.AgentToken("gen-jon");
-    auto desk = two.Desk(jon);
-    const auto contact = one.StartChat(t.id(), "+8613700000013");
-    const std::string me = contact.customer_token();
-    auto widget = one.Widget(me);
-    const std::string dialog =
-        two.Accept(jon, desk->WaitFor(e2e::IsOffer).offer().offer_id()).dialog_id();
+    e2e::Chat chat(stack, "files", "gen-jon", "Jon", "+8613700000013", one, two);
+    auto& [t, jon, desk, contact, me, widget, dialog] = chat;
     one.CustomerSay(me, "发票发给您");
 
     // More than one 64 KiB chunk each way.
     const std::string invoice = Content(150 * 1024, 7);
-    const auto up = CustomerUpload(one, me, "发票.pdf", "application/pdf", invoice);
+    gv1::CustomerGatewayServiceUploadFileRequest invoice_meta;
+    *invoice_meta.mutable_metadata() = FileMetadata("发票.pdf", "application/pdf", invoice);
+    const auto up = Upload<gv1::CustomerGatewayServiceUploadFileResponse>(
+        me,
+        [&](grpc::ClientContext* ctx, auto* response) {
+          return one.customer->UploadFile(ctx, response);
+        },
+        invoice_meta, invoice);
     REQUIRE(up.has_file());
     CHECK(up.file().file_name() == "发票.pdf");
     CHECK(up.file().size_bytes() == static_cast<int64_t>(invoice.size()));
     const std::string invoice_id = up.file().file_id();
-    desk->WaitFor([&](const auto& u) {
-      return u.has_message() && u.message().has_file() &&
-             u.message().file().file_id() == invoice_id;
-    });
-    {
-      auto ctx = With(jon);
-      gv1::AgentGatewayServiceDownloadFileRequest request;
-      request.set_dialog_id(dialog);
-      request.set_file_id(invoice_id);
-      auto reader = two.agent->DownloadFile(ctx.get(), request);
-      cv1::FileAttachment metadata;
-      CHECK(ReadDownload<gv1::AgentGatewayServiceDownloadFileResponse>(*reader, &metadata) ==
-            invoice);
-      CHECK(metadata.file_name() == "发票.pdf");
-      CHECK(metadata.content_type() == "application/pdf");
-    }
+    desk->WaitFor(HasFile(invoice_id));
+    gv1::AgentGatewayServiceDownloadFileRequest agent_gets;
+    agent_gets.set_dialog_id(dialog);
+    agent_gets.set_file_id(invoice_id);
+    const auto at_desk = Download<gv1::AgentGatewayServiceDownloadFileResponse>(
+        jon, [&](grpc::ClientContext* ctx) { return two.agent->DownloadFile(ctx, agent_gets); });
+    CHECK(at_desk.bytes == invoice);
+    CHECK(at_desk.metadata.file_name() == "发票.pdf");
+    CHECK(at_desk.metadata.content_type() == "application/pdf");
 
     const std::string receipt = Content(70 * 1024, 11);
-    const auto back = AgentUpload(two, jon, dialog, "回执.png", "image/png", receipt);
+    gv1::AgentGatewayServiceUploadFileRequest receipt_meta;
+    receipt_meta.mutable_metadata()->set_dialog_id(dialog);
+    *receipt_meta.mutable_metadata()->mutable_file() =
+        FileMetadata("回执.png", "image/png", receipt);
+    const auto back = Upload<gv1::AgentGatewayServiceUploadFileResponse>(
+        jon,
+        [&](grpc::ClientContext* ctx, auto* response) {
+          return two.agent->UploadFile(ctx, response);
+        },
+        receipt_meta, receipt);
     REQUIRE(back.has_file());
     const std::string receipt_id = back.file().file_id();
-    widget->WaitFor([&](const auto& u) {
-      return u.has_message() && u.message().has_file() &&
-             u.message().file().file_id() == receipt_id;
-    });
-    {
-      auto ctx = With(me);
-      gv1::CustomerGatewayServiceDownloadFileRequest request;
-      request.set_file_id(receipt_id);
-      auto reader = one.customer->DownloadFile(ctx.get(), request);
-      cv1::FileAttachment metadata;
-      CHECK(ReadDownload<gv1::CustomerGatewayServiceDownloadFileResponse>(*reader, &metadata) ==
-            receipt);
-      CHECK(metadata.file_name() == "回执.png");
-    }
+    widget->WaitFor(HasFile(receipt_id));
+    gv1::CustomerGatewayServiceDownloadFileRequest customer_gets;
+    customer_gets.set_file_id(receipt_id);
+    const auto at_widget = Download<gv1::CustomerGatewayServiceDownloadFileResponse>(
+        me,
+        [&](grpc::ClientContext* ctx) { return one.customer->DownloadFile(ctx, customer_gets); });
+    CHECK(at_widget.bytes == receipt);
+    CHECK(at_widget.metadata.file_name() == "回执.png");
 
     const auto transcript = t.TranscriptOnceRecorded(dialog, 3);
     REQUIRE(transcript.messages_size() == 3);
