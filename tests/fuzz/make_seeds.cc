@@ -3,6 +3,9 @@
 // the diff, commit. Not part of ctest:
 //   cmake --build build --target kefu_fuzz_make_seeds && build/bin/kefu_fuzz_make_seeds
 //   tests/fuzz/corpus
+#include <google/protobuf/io/coded_stream.h>
+#include <google/protobuf/io/zero_copy_stream_impl_lite.h>
+
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
@@ -31,9 +34,17 @@ void Write(const std::string& target, const std::string& name, const std::string
   std::ofstream(dir / name, std::ios::binary) << bytes;
 }
 
+// Deterministic, so map fields do not reorder and churn the committed seeds.
 void Message(const std::string& target, const std::string& name, char selector,
              const google::protobuf::Message& message) {
-  Write(target, name, std::string(1, selector) + message.SerializeAsString());
+  std::string bytes(1, selector);
+  {
+    google::protobuf::io::StringOutputStream stream(&bytes);
+    google::protobuf::io::CodedOutputStream coded(&stream);
+    coded.SetSerializationDeterministic(true);
+    message.SerializeToCodedStream(&coded);
+  }
+  Write(target, name, bytes);
 }
 
 // A vowel-like tone with harmonics, a quarter second, then silence.
