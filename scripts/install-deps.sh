@@ -29,6 +29,8 @@ skip_tools="${KEFU_DEPS_SKIP_TOOLS:-0}"
 # Deployment validation (tests/deploy): compose file check, YAML lint, and promtool (Debian's
 # prometheus package) for the rules, alerts and dashboards.
 if [ "$skip_tools" != 1 ]; then packages+=(docker-compose yamllint prometheus); fi
+# Fuzzing (tests/fuzz/run.sh): clang with libFuzzer and the sanitizer runtimes.
+if [ "$skip_tools" != 1 ]; then packages+=(clang-14 libclang-rt-14-dev); fi
 
 sudo_cmd=()
 if [ "$(id -u)" -ne 0 ]; then sudo_cmd=(sudo); fi
