@@ -9,7 +9,8 @@
 // Turning text into index terms, for Chinese, English and the two mixed (F40, F71).
 //
 // English: letters and digits in runs, folded to lower case; stop words dropped; the
-// rest stemmed with Porter ("refunded" -> "refund"). Chinese has no spaces: every run of
+// rest put in base form when irregular ("paid" -> "pay", english_lexicon.h) and stemmed
+// with Porter ("refunded" -> "refund"). Chinese has no spaces: every run of
 // Han characters gives its characters (unigrams) and its adjacent pairs (bigrams), so
 // "退货运费" is found by "退货" and by "运费" without a segmenter. Function characters
 // (的, 了, 吗...) are not unigrams, and pairs with a particle (货的) are dropped.

@@ -43,11 +43,25 @@ std::vector<std::string> Lines(const std::filesystem::path& path) {
 
 }  // namespace
 
-// Measured on queries_heldout.jsonl (written after the engine and the knowledge base were
-// frozen): top-1 0.781, escalation precision 0.895 and recall 0.773 (docs/KB.md). The
-// floors below catch a regression; they are not the 0.85 top-1 the issue asks for, which
-// this lexical engine reaches only on queries it was developed with.
-TEST_CASE("retrieval quality on the shipped held-out set stays at its measured level") {
+struct Floors {
+  const char* file;
+  double top1;
+  double mrr;
+  double esc_precision;
+  double esc_recall;
+};
+
+// Measured through this service (docs/KB.md "Evaluation"); the floors sit a query or two
+// below, so a regression fails. v3 was written before issue 7's tuning and measured once
+// at its end: top-1 0.758, MRR 0.835, escalation precision 0.720, recall 0.857. v2 was
+// studied while tuning: 0.807, 0.874, 0.857, 0.818. Neither reaches the 0.85 top-1 the
+// issue asks for: this lexical engine gets there only on queries it was developed with.
+constexpr Floors kSets[] = {
+    {"queries_heldout_v3.jsonl", 0.74, 0.83, 0.69, 0.80},
+    {"queries_heldout.jsonl", 0.79, 0.86, 0.80, 0.77},
+};
+
+TEST_CASE("retrieval quality on the shipped held-out sets stays at its measured level") {
   auto service = kefu::testing::StartService(kefu::kb::Definition());
   const std::string tenant = kefu::testing::UniqueTenant("kbe");
   const std::string admin = kefu::testing::TokenFor(tenant, kefu::common::v1::ROLE_ADMIN, "a");
@@ -73,27 +87,30 @@ TEST_CASE("retrieval quality on the shipped held-out set stays at its measured l
   v1::CreateBotResponse bot;
   REQUIRE(admin_stub->CreateBot(CallWith(admin).get(), create, &bot).ok());
 
-  std::vector<kefu::kb::EvalCase> cases;
-  for (const std::string& text : Lines(TestData("queries_heldout.jsonl"))) {
-    auto query = kefu::kb::ParseJsonLine<v1::EvalQueryLine>(text);
-    REQUIRE(query.ok());
-    v1::AskRequest ask;
-    ask.set_bot_id(bot.bot().bot_id());
-    ask.set_question(query->query());
-    ask.set_max_answers(10);
-    v1::AskResponse answer;
-    REQUIRE(bot_stub->Ask(CallWith(admin).get(), ask, &answer).ok());
-    kefu::kb::EvalCase c;
-    c.expected_id = query->expected_id();
-    for (const auto& a : answer.answers()) c.ranked_ids.push_back(a.entry_id());
-    c.escalated = answer.decision() == v1::ASK_DECISION_ESCALATE;
-    c.answered = answer.decision() == v1::ASK_DECISION_ANSWER;
-    cases.push_back(std::move(c));
+  for (const Floors& set : kSets) {
+    std::vector<kefu::kb::EvalCase> cases;
+    for (const std::string& text : Lines(TestData(set.file))) {
+      auto query = kefu::kb::ParseJsonLine<v1::EvalQueryLine>(text);
+      REQUIRE(query.ok());
+      v1::AskRequest ask;
+      ask.set_bot_id(bot.bot().bot_id());
+      ask.set_question(query->query());
+      ask.set_max_answers(10);
+      v1::AskResponse answer;
+      REQUIRE(bot_stub->Ask(CallWith(admin).get(), ask, &answer).ok());
+      kefu::kb::EvalCase c;
+      c.expected_id = query->expected_id();
+      for (const auto& a : answer.answers()) c.ranked_ids.push_back(a.entry_id());
+      c.escalated = answer.decision() == v1::ASK_DECISION_ESCALATE;
+      c.answered = answer.decision() == v1::ASK_DECISION_ANSWER;
+      cases.push_back(std::move(c));
+    }
+    REQUIRE(cases.size() >= 120);
+    const kefu::kb::EvalReport report = kefu::kb::Evaluate(cases, {});
+    INFO(set.file << "\n" << kefu::kb::FormatReport(report, 0));
+    CHECK(report.top1 >= set.top1);
+    CHECK(report.mrr >= set.mrr);
+    CHECK(report.esc_precision >= set.esc_precision);
+    CHECK(report.esc_recall >= set.esc_recall);
   }
-  const kefu::kb::EvalReport report = kefu::kb::Evaluate(cases, {});
-  INFO(kefu::kb::FormatReport(report, 0));
-  CHECK(report.top1 >= 0.75);
-  CHECK(report.mrr >= 0.80);
-  CHECK(report.esc_precision >= 0.80);
-  CHECK(report.esc_recall >= 0.70);
 }
