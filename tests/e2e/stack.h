@@ -14,6 +14,7 @@
 #include "absl/algorithm/container.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/string_view.h"
 #include "absl/strings/strip.h"
@@ -85,35 +86,70 @@ class Stack {
  public:
   // `extra_env` goes to every service (e.g. a short silence timeout).
   Stack(const std::string& redis_server_url, const std::string& pg_dsn, EnvVars extra_env = {})
+      : Stack(redis_server_url, pg_dsn, std::move(extra_env), /*routers=*/1) {}
+
+  // With `routers` > 1, router replicas "router-2".. run beside "router", and every service
+  // reaches them through one target listing them all ("ipv4:a,b"), whose pick_first policy
+  // moves to the next replica when the one in use dies (as a Service in front of pods would).
+  Stack(const std::string& redis_server_url, const std::string& pg_dsn, EnvVars extra_env,
+        int routers)
       : log_dir_(kefu::testing::MakeTempDir("kefu-e2e")), redis_(redis_server_url) {
-    const std::string& redis_url = redis_.url();
-    for (const std::string& name : kServices) {
-      ports_[name] = {kefu::testing::FreePort(), kefu::testing::FreePort()};
-    }
-    for (const std::string& name : kServices) {
-      EnvVars env = ServiceEnv(name, redis_url, pg_dsn, extra_env);
-      auto pid = kefu::testing::Spawn({absl::StrCat(KEFU_BIN_DIR, "/kefu-", name)},
-                                      absl::StrCat(log_dir_, "/", name, ".log"), {}, env);
-      REQUIRE(pid.ok());
-      pids_[name] = *pid;
-    }
-    redis_url_ = redis_url;
+    redis_url_ = redis_.url();
     pg_dsn_ = pg_dsn;
     extra_env_ = std::move(extra_env);
+    std::vector<std::pair<std::string, std::string>> launches;  // name -> binary
+    for (const std::string& name : kServices) {
+      ports_[name] = {kefu::testing::FreePort(), kefu::testing::FreePort()};
+      launches.emplace_back(name, name);
+    }
+    for (int i = 2; i <= routers; ++i) {
+      const std::string name = absl::StrCat("router-", i);
+      ports_[name] = {kefu::testing::FreePort(), kefu::testing::FreePort()};
+      launches.emplace_back(name, "router");
+    }
+    if (routers > 1) {
+      std::vector<std::string> addrs;
+      for (const auto& [name, binary] : launches) {
+        if (binary == "router") addrs.push_back(absl::StrCat("127.0.0.1:", ports_[name].grpc));
+      }
+      router_target_ = absl::StrCat("ipv4:", absl::StrJoin(addrs, ","));
+    }
+    for (const auto& [name, binary] : launches) {
+      binaries_[name] = absl::StrCat(KEFU_BIN_DIR, "/kefu-", binary);
+      Start(name);
+    }
   }
 
   // Another gateway replica of this stack on free ports; returns its gRPC port.
   int AddGateway() {
     const std::string name = absl::StrCat("gateway-", extra_gateways_.size() + 2);
     ports_[name] = {kefu::testing::FreePort(), kefu::testing::FreePort()};
-    EnvVars env = ServiceEnv(name, redis_url_, pg_dsn_, extra_env_);
-    auto pid = kefu::testing::Spawn({absl::StrCat(KEFU_BIN_DIR, "/kefu-gateway")},
-                                    absl::StrCat(log_dir_, "/", name, ".log"), {}, env);
-    REQUIRE(pid.ok());
-    pids_[name] = *pid;
+    binaries_[name] = absl::StrCat(KEFU_BIN_DIR, "/kefu-gateway");
+    Start(name);
     extra_gateways_.push_back(name);
     return ports_[name].grpc;
   }
+
+  // SIGKILL of one process ("router-2", "gateway"), as a crash; Start(name) brings it back on
+  // the same ports with the same environment (its log goes on in the same file).
+  void Kill(const std::string& name) {
+    auto it = pids_.find(name);
+    if (it == pids_.end()) return;
+    kill(it->second, SIGKILL);
+    kefu::testing::WaitForExit(it->second, 5000);
+    pids_.erase(it);
+  }
+  void Start(const std::string& name) {
+    EnvVars env = ServiceEnv(name, redis_url_, pg_dsn_, extra_env_);
+    auto pid = kefu::testing::Spawn({binaries_.at(name)}, absl::StrCat(log_dir_, "/", name, ".log"),
+                                    {}, env);
+    REQUIRE(pid.ok());
+    pids_[name] = *pid;
+  }
+
+  // The stack's own Redis database (redis://host:port/<db>).
+  const std::string& redis_url() const { return redis_url_; }
+  const std::string& log_dir() const { return log_dir_; }
 
   EnvVars ServiceEnv(const std::string& name, const std::string& redis_url,
                      const std::string& pg_dsn, const EnvVars& extra_env) {
@@ -128,6 +164,7 @@ class Stack {
     env.push_back({"KEFU_JWT_KEY", kJwtKey});
     // Stacks sharing a Redis must not take each other's events.
     env.push_back({"KEFU_GATEWAY_EVENT_GROUP", absl::StrCat("gateway-", log_dir_)});
+    if (!router_target_.empty()) env.push_back({"KEFU_ROUTER_ADDR", router_target_});
     for (const auto& e : extra_env) env.push_back(e);
     return env;
   }
@@ -192,6 +229,8 @@ class Stack {
   std::string pg_dsn_;
   EnvVars extra_env_;
   std::vector<std::string> extra_gateways_;
+  std::map<std::string, std::string> binaries_;  // name -> executable
+  std::string router_target_;                    // set with router replicas
 };
 
 }  // namespace e2e
