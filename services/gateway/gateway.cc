@@ -158,6 +158,17 @@ absl::StatusOr<v1::StartContactResponse> Gateway::StartContact(const auth::Claim
       out.set_dialog_id(c.dialog_id);
       out.set_customer_id(c.customer_id);
       out.set_state(c.state);
+      // The first attempt stored the contact but failed before the router queued it (router
+      // or Redis away): queue it now, or the customer is told OK for a contact that waits
+      // nowhere. Enqueue is idempotent per contact.
+      if (c.state == cv1::CONTACT_STATE_STARTED && c.channel != cv1::CHANNEL_VOICE) {
+        KEFU_ASSIGN_OR_RETURN(auto routed,
+                              Route(c, req.requested_department_id(), req.requested_agent_id()));
+        out.set_state(routed.routing().state());
+        out.set_queue_position(routed.routing().position());
+        *out.mutable_estimated_wait() = routed.routing().estimated_wait();
+        out.set_no_agent_available(routed.no_agent_available());
+      }
     }
   }
 
