@@ -180,11 +180,12 @@ struct Centre {
     return {};
   }
 
-  grpc::Status Accept(const rv1::OfferRef& offer) {
+  grpc::Status Accept(const rv1::OfferRef& offer, rv1::AcceptOfferResponse* accepted = nullptr) {
     rv1::AcceptOfferRequest request;
     request.set_offer_id(offer.offer_id());
     rv1::AcceptOfferResponse response;
-    return routing->AcceptOffer(CallWith(AgentToken(offer.agent_id())).get(), request, &response);
+    return routing->AcceptOffer(CallWith(AgentToken(offer.agent_id())).get(), request,
+                                accepted != nullptr ? accepted : &response);
   }
 
   grpc::Status Reject(const rv1::OfferRef& offer) {

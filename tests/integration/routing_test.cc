@@ -323,6 +323,11 @@ TEST_CASE("a transfer reaches a BUSY agent or a department and is remembered as 
   to_department.set_to_department_id("billing");
   REQUIRE(c.routing->Transfer(CallWith(c.AgentToken("a2")).get(), to_department, &moved).ok());
   CHECK(moved.routing().agent_id() == "b1");  // BUSY b1 takes the transferred contact
+  // The dialog now belongs to billing: its assignment (and so crm and the reports) says so.
+  rv1::AcceptOfferResponse accepted;
+  REQUIRE(c.Accept(moved.routing().offers(0), &accepted).ok());
+  CHECK(accepted.department_id() == "billing");
+  CHECK(accepted.queue_id() == "billing-q");
   // A contact of a1's own can't be transferred by someone else.
   to_department.set_contact_id("c1");
   CHECK(

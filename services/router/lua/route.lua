@@ -684,6 +684,8 @@ elseif op == 'transfer' then
   release_slot(from)
   redis.call('HSET', c, 'state', QUEUED, 'queue', q, 'transfer', '1', 'agent', '', 'offer_id', '',
              'elig_a', '', 'elig_d', '')
+  -- The dialog now belongs to the target department (reports group it there, F62).
+  if kind == 'department' then redis.call('HSET', c, 'department', target) end
   -- The last 3 targets of this agent, newest first (F18 shortcuts).
   local recent = P .. 'recent:' .. from
   local entry = kind .. ':' .. target
