@@ -37,73 +37,158 @@ constexpr char kMarkProcessed[] =
     " INSERT INTO reporting.processed_events (tenant_id, event_id) SELECT $1, $2 FROM days_lock"
     " ON CONFLICT DO NOTHING RETURNING 1";
 
-// Day rows of agent_slots (migrations/003_agent_days.sql): the columns an apply adds to.
-constexpr const char* kAgentDayColumns[] = {"consultations",
-                                            "valid",
-                                            "invalid",
-                                            "transferred",
-                                            "resolved",
-                                            "wait_us",
-                                            "waited",
-                                            "duration_us",
-                                            "rated",
-                                            "score_sum",
-                                            "s1",
-                                            "s2",
-                                            "s3",
-                                            "s4",
-                                            "s5",
-                                            "offered",
-                                            "answered",
-                                            "response_us"};
+// The sums of the rollup tables, in the order Rollups keeps them.
+constexpr const char* kGroupColumns[] = {
+    "total",       "valid",   "invalid", "connected", "abandoned", "offline_messages",
+    "transferred", "wait_us", "talk_us", "rated",     "score_sum", "s1",
+    "s2",          "s3",      "s4",      "s5"};
+constexpr const char* kAgentColumns[] = {"consultations",
+                                         "valid",
+                                         "invalid",
+                                         "transferred",
+                                         "resolved",
+                                         "wait_us",
+                                         "waited",
+                                         "duration_us",
+                                         "rated",
+                                         "score_sum",
+                                         "s1",
+                                         "s2",
+                                         "s3",
+                                         "s4",
+                                         "s5",
+                                         "offered",
+                                         "answered",
+                                         "response_us"};
 
-// Adds `adds` to the rollup row (tenant, slot of `at_us`, keys...), creating it. For
-// agent_slots the same statement adds them to the agent's day row of each zone in
-// day_zones (the day of the slot), so slots and days never disagree.
-void AddToSlot(pqxx::work& txn, const char* table,
-               const std::vector<std::pair<const char*, std::string>>& keys,
-               const std::string& tenant, int64_t at_us,
-               const std::vector<std::pair<const char*, int64_t>>& adds) {
-  std::vector<std::string> params = {tenant, absl::StrCat(at_us)};
-  std::vector<std::string> columns = {"tenant_id", "slot"};
-  std::vector<std::string> values = {"$1::text", "reporting.slot_of(reporting.ts($2::bigint))"};
-  std::vector<std::string> conflict = {"tenant_id", "slot"};
-  std::vector<std::string> day_values = {
-      "z.tenant_id", "z.time_zone",
-      "reporting.local_day(reporting.slot_of(reporting.ts($2::bigint)), z.time_zone)"};
-  for (const auto& [name, value] : keys) {
-    params.push_back(value);
-    columns.push_back(name);
-    conflict.push_back(name);
-    values.push_back(absl::StrCat("$", params.size(), "::text"));
-    day_values.push_back(values.back());
+using Adds = std::vector<std::pair<const char*, int64_t>>;
+
+// Prepares `statement` on `conn` unless it was prepared there before. Planning the rollup
+// statements costs more than running them for one event's rows (bench/reporting: the
+// apply path fell from ~960 to ~400 events/s unprepared). A connection is known by its
+// address and server process, so a reopened connection is prepared again.
+void PrepareOnce(pqxx::connection_base& conn, const pg::Statement& statement) {
+  static std::mutex mu;
+  static std::set<std::tuple<const pqxx::connection_base*, int, std::string>> prepared;
+  const auto key = std::make_tuple(&conn, conn.backendpid(), statement.name);
+  {
+    std::lock_guard<std::mutex> lock(mu);
+    if (prepared.contains(key)) return;
   }
-  std::vector<std::string> sets, day_sets;
-  for (const auto& [name, value] : adds) {
-    params.push_back(absl::StrCat(value));
-    columns.push_back(name);
-    values.push_back(absl::StrCat("$", params.size(), "::bigint"));
-    day_values.push_back(values.back());
-    sets.push_back(absl::StrCat(name, " = ", table, ".", name, " + EXCLUDED.", name));
-    day_sets.push_back(absl::StrCat(name, " = d.", name, " + EXCLUDED.", name));
-  }
-  std::string sql = absl::StrCat(
-      "INSERT INTO reporting.", table, " AS ", table, " (", absl::StrJoin(columns, ", "),
-      ") VALUES (", absl::StrJoin(values, ", "), ") ON CONFLICT (", absl::StrJoin(conflict, ", "),
-      ") DO UPDATE SET ", absl::StrJoin(sets, ", "));
-  if (std::string_view(table) == "agent_slots") {
-    std::vector<std::string> day_columns = {"tenant_id", "time_zone", "day"};
-    day_columns.insert(day_columns.end(), columns.begin() + 2, columns.end());
-    sql =
-        absl::StrCat("WITH slot AS (", sql, ") INSERT INTO reporting.agent_days AS d (",
-                     absl::StrJoin(day_columns, ", "), ") SELECT ", absl::StrJoin(day_values, ", "),
-                     " FROM reporting.day_zones z WHERE z.tenant_id = $1::text"
-                     " ON CONFLICT (tenant_id, time_zone, day, agent_id, department_id)"
-                     " DO UPDATE SET ",
-                     absl::StrJoin(day_sets, ", "));
-  }
-  txn.exec_params(sql, pqxx::prepare::make_dynamic_params(params));
+  conn.prepare(statement.name, statement.sql);
+  std::lock_guard<std::mutex> lock(mu);
+  prepared.insert(key);
 }
+
+// What the events applied in one transaction add to the slot rollups. Nothing reads those
+// rows while events are applied, so the additions are collected and written at the end:
+// one statement per table, summed per row, rows in key order (two appliers then lock the
+// rows they share in the same order). The statement for agent_slots adds the same numbers
+// to the agent's day row of each zone in day_zones (the day of the slot), so slots and days
+// never disagree.
+class Rollups {
+ public:
+  // Adds `adds` to the group_slots row (slot of `at_us`, department).
+  void AddGroup(int64_t at_us, const std::string& department, const Adds& adds) {
+    group_.Add(at_us, {department}, adds, kGroupColumns);
+  }
+  // Adds `adds` to the agent_slots row (slot of `at_us`, agent, department).
+  void AddAgent(int64_t at_us, const std::string& agent, const std::string& department,
+                const Adds& adds) {
+    agent_.Add(at_us, {agent, department}, adds, kAgentColumns);
+  }
+
+  void Flush(pqxx::work& txn, const std::string& tenant) {
+    static const pg::Statement group_sql = {
+        "reporting_add_group_slots",
+        FlushSql("group_slots", {"department_id"}, kGroupColumns, /*days=*/false)};
+    static const pg::Statement agent_sql = {
+        "reporting_add_agent_slots",
+        FlushSql("agent_slots", {"agent_id", "department_id"}, kAgentColumns, /*days=*/true)};
+    group_.Flush(txn, tenant, group_sql);
+    agent_.Flush(txn, tenant, agent_sql);
+  }
+
+ private:
+  struct Table {
+    std::vector<int64_t> at_us;
+    std::vector<std::vector<std::string>> keys;  // per key column
+    std::vector<std::vector<int64_t>> sums;      // per sum column
+
+    template <size_t N>
+    void Add(int64_t at, std::vector<std::string> key_values, const Adds& adds,
+             const char* const (&columns)[N]) {
+      if (sums.empty()) sums.resize(N);
+      if (keys.empty()) keys.resize(key_values.size());
+      at_us.push_back(at);
+      for (size_t k = 0; k < key_values.size(); ++k) keys[k].push_back(std::move(key_values[k]));
+      for (auto& column : sums) column.push_back(0);
+      for (const auto& [name, value] : adds) {
+        size_t c = 0;
+        while (c < N && std::string_view(columns[c]) != name) ++c;
+        sums.at(c).back() += value;  // at() throws for a column the table has not
+      }
+    }
+
+    void Flush(pqxx::work& txn, const std::string& tenant, const pg::Statement& statement) {
+      if (at_us.empty()) return;
+      std::vector<std::string> params = {tenant, BigintArray(at_us)};
+      for (const auto& k : keys) params.push_back(pg::TextArray(k));
+      for (const auto& c : sums) params.push_back(BigintArray(c));
+      PrepareOnce(txn.conn(), statement);
+      txn.exec_prepared(statement.name, pqxx::prepare::make_dynamic_params(params));
+      at_us.clear();
+      keys.clear();
+      sums.clear();
+    }
+  };
+
+  static std::string BigintArray(const std::vector<int64_t>& values) {
+    return absl::StrCat("{", absl::StrJoin(values, ","), "}");
+  }
+
+  // $1 tenant, $2 the instants, then one array per key and per sum column.
+  template <size_t N>
+  static std::string FlushSql(const char* table, const std::vector<std::string>& keys,
+                              const char* const (&columns)[N], bool days) {
+    std::vector<std::string> arrays = {"$2::bigint[]"}, names = {"at_us"}, sums, sets;
+    for (const auto& k : keys) {
+      arrays.push_back(absl::StrCat("$", arrays.size() + 2, "::text[]"));
+      names.push_back(k);
+    }
+    for (const char* c : columns) {
+      arrays.push_back(absl::StrCat("$", arrays.size() + 2, "::bigint[]"));
+      names.push_back(c);
+      sums.push_back(absl::StrCat("sum(", c, ")"));
+      sets.push_back(absl::StrCat(c, " = r.", c, " + EXCLUDED.", c));
+    }
+    const std::string key_list = absl::StrJoin(keys, ", ");
+    const std::string column_list = absl::StrJoin(columns, ", ");
+    const std::string group = keys.size() == 1 ? "2, 3" : "2, 3, 4";
+    const std::string deltas =
+        absl::StrCat("WITH d AS (SELECT * FROM unnest(", absl::StrJoin(arrays, ", "), ") AS d(",
+                     absl::StrJoin(names, ", "), "))");
+    const std::string slots = absl::StrCat(
+        "INSERT INTO reporting.", table, " AS r (tenant_id, slot, ", key_list, ", ", column_list,
+        ") SELECT $1::text, reporting.slot_of(reporting.ts(at_us)), ", key_list, ", ",
+        absl::StrJoin(sums, ", "), " FROM d GROUP BY ", group, " ORDER BY ", group,
+        " ON CONFLICT (tenant_id, slot, ", key_list, ") DO UPDATE SET ", absl::StrJoin(sets, ", "));
+    if (!days) return absl::StrCat(deltas, " ", slots);
+    return absl::StrCat(
+        deltas, ", slots AS (", slots,
+        ") INSERT INTO reporting.agent_days AS r (tenant_id,"
+        " time_zone, day, ",
+        key_list, ", ", column_list,
+        ") SELECT $1::text, z.time_zone,"
+        " reporting.local_day(reporting.slot_of(reporting.ts(at_us)), z.time_zone), ",
+        key_list, ", ", absl::StrJoin(sums, ", "),
+        " FROM d, reporting.day_zones z WHERE z.tenant_id = $1::text GROUP BY 2, 3, 4, 5"
+        " ORDER BY 2, 3, 4, 5 ON CONFLICT (tenant_id, time_zone, day, ",
+        key_list, ") DO UPDATE SET ", absl::StrJoin(sets, ", "));
+  }
+
+  Table group_, agent_;
+};
 
 constexpr char kInsertDialog[] =
     "INSERT INTO reporting.dialogs (tenant_id, dialog_id, department_id, start_time, end_time,"
@@ -112,7 +197,7 @@ constexpr char kInsertDialog[] =
     " ON CONFLICT DO NOTHING RETURNING 1";
 
 void ApplyDialogEnded(pqxx::work& txn, const std::string& tenant, const Event& event,
-                      int64_t occurred_us, bool* applied) {
+                      int64_t occurred_us, Rollups& rollups, bool* applied) {
   const auto& d = event.dialog_ended();
   const int64_t end_us = d.has_end_time() ? Micros(d.end_time()) : occurred_us;
   const int64_t start_us = d.has_start_time() ? Micros(d.start_time()) : end_us;
@@ -127,32 +212,31 @@ void ApplyDialogEnded(pqxx::work& txn, const std::string& tenant, const Event& e
   *applied = true;
   const bool abandoned = d.end_type() == kefu::common::v1::DIALOG_END_TYPE_ABANDONED;
   const bool offline = d.end_type() == kefu::common::v1::DIALOG_END_TYPE_OFFLINE_MESSAGE;
-  AddToSlot(txn, "group_slots", {{"department_id", d.department_id()}}, tenant, start_us,
-            {{"total", 1},
-             {"valid", d.valid() ? 1 : 0},
-             {"invalid", d.valid() ? 0 : 1},
-             {"connected", d.connected() ? 1 : 0},
-             {"abandoned", abandoned ? 1 : 0},
-             {"offline_messages", offline ? 1 : 0},
-             {"transferred", d.transfer_count() > 0 || d.segments_size() > 1 ? 1 : 0},
-             {"wait_us", d.connected() ? wait_us : 0},
-             {"talk_us", d.connected() ? talk_us : 0}});
+  rollups.AddGroup(start_us, d.department_id(),
+                   {{"total", 1},
+                    {"valid", d.valid() ? 1 : 0},
+                    {"invalid", d.valid() ? 0 : 1},
+                    {"connected", d.connected() ? 1 : 0},
+                    {"abandoned", abandoned ? 1 : 0},
+                    {"offline_messages", offline ? 1 : 0},
+                    {"transferred", d.transfer_count() > 0 || d.segments_size() > 1 ? 1 : 0},
+                    {"wait_us", d.connected() ? wait_us : 0},
+                    {"talk_us", d.connected() ? talk_us : 0}});
   for (int i = 0; i < d.segments_size(); ++i) {
     const auto& s = d.segments(i);
     if (s.agent_id().empty()) continue;
     const bool last = i + 1 == d.segments_size();
     const int64_t s_start = s.has_start_time() ? Micros(s.start_time()) : start_us;
     const int64_t s_end = s.has_end_time() ? Micros(s.end_time()) : end_us;
-    AddToSlot(txn, "agent_slots",
-              {{"agent_id", s.agent_id()}, {"department_id", s.department_id()}}, tenant, s_start,
-              {{"consultations", 1},
-               {"valid", d.valid() ? 1 : 0},
-               {"invalid", d.valid() ? 0 : 1},
-               {"transferred", last ? 0 : 1},
-               {"resolved", last && resolved ? 1 : 0},
-               {"wait_us", i == 0 ? wait_us : 0},
-               {"waited", i == 0 ? 1 : 0},
-               {"duration_us", std::max<int64_t>(0, s_end - s_start)}});
+    rollups.AddAgent(s_start, s.agent_id(), s.department_id(),
+                     {{"consultations", 1},
+                      {"valid", d.valid() ? 1 : 0},
+                      {"invalid", d.valid() ? 0 : 1},
+                      {"transferred", last ? 0 : 1},
+                      {"resolved", last && resolved ? 1 : 0},
+                      {"wait_us", i == 0 ? wait_us : 0},
+                      {"waited", i == 0 ? 1 : 0},
+                      {"duration_us", std::max<int64_t>(0, s_end - s_start)}});
   }
 }
 
@@ -167,34 +251,31 @@ constexpr char kPutRating[] =
     " rated_time = EXCLUDED.rated_time";
 
 // Adds (sign 1) or takes back (sign -1) one rating in its group's and agent's slots.
-void CountRating(pqxx::work& txn, const std::string& tenant, const std::string& agent,
-                 const std::string& department, int score, int64_t rated_us, int sign) {
+void CountRating(Rollups& rollups, const std::string& agent, const std::string& department,
+                 int score, int64_t rated_us, int sign) {
   static constexpr const char* kScoreColumns[] = {"s1", "s2", "s3", "s4", "s5"};
-  const std::vector<std::pair<const char*, int64_t>> adds = {
+  const Adds adds = {
       {"rated", sign}, {"score_sum", sign * score}, {kScoreColumns[score - 1], sign}};
-  AddToSlot(txn, "group_slots", {{"department_id", department}}, tenant, rated_us, adds);
-  if (!agent.empty()) {
-    AddToSlot(txn, "agent_slots", {{"agent_id", agent}, {"department_id", department}}, tenant,
-              rated_us, adds);
-  }
+  rollups.AddGroup(rated_us, department, adds);
+  if (!agent.empty()) rollups.AddAgent(rated_us, agent, department, adds);
 }
 
 // One rating per dialog (F32): the first given. Events may arrive out of order, so an
 // earlier rating that arrives later replaces the one counted so far.
 void ApplyRated(pqxx::work& txn, const std::string& tenant, const Event& event, int64_t occurred_us,
-                bool* applied) {
+                Rollups& rollups, bool* applied) {
   const auto& r = event.dialog_rated();
   if (r.score() < 1 || r.score() > 5) return;
   pqxx::result known = txn.exec_params(kRatingOf, tenant, r.dialog_id());
   if (!known.empty()) {
     const int64_t known_us = known[0][3].as<int64_t>();
     if (known_us <= occurred_us) return;  // the same rating again, or a later one
-    CountRating(txn, tenant, known[0][0].as<std::string>(), known[0][1].as<std::string>(),
+    CountRating(rollups, known[0][0].as<std::string>(), known[0][1].as<std::string>(),
                 known[0][2].as<int>(), known_us, -1);
   }
   txn.exec_params(kPutRating, tenant, r.dialog_id(), r.agent_id(), r.department_id(), r.score(),
                   occurred_us);
-  CountRating(txn, tenant, r.agent_id(), r.department_id(), r.score(), occurred_us, 1);
+  CountRating(rollups, r.agent_id(), r.department_id(), r.score(), occurred_us, 1);
   *applied = true;
 }
 
@@ -439,8 +520,10 @@ void DialogSums::Fill(v1::DialogCounts* c) const {
 namespace {
 
 // One handled event's writes inside the caller's transaction, its processed_events row
-// first: an event id already there changes nothing.
-ApplyOutcome ApplyIn(pqxx::work& txn, const std::string& tenant, const Event& event) {
+// first: an event id already there changes nothing. Its rollup additions go to `rollups`,
+// which the caller flushes before committing.
+ApplyOutcome ApplyIn(pqxx::work& txn, const std::string& tenant, const Event& event,
+                     Rollups& rollups) {
   const int64_t occurred_us =
       event.has_occurred_time() ? Micros(event.occurred_time()) : absl::ToUnixMicros(absl::Now());
   if (txn.exec_params(kMarkProcessed, tenant, event.event_id()).empty()) {
@@ -449,17 +532,16 @@ ApplyOutcome ApplyIn(pqxx::work& txn, const std::string& tenant, const Event& ev
   bool applied = false;
   switch (event.payload_case()) {
     case Event::kDialogEnded:
-      ApplyDialogEnded(txn, tenant, event, occurred_us, &applied);
+      ApplyDialogEnded(txn, tenant, event, occurred_us, rollups, &applied);
       break;
     case Event::kDialogRated:
-      ApplyRated(txn, tenant, event, occurred_us, &applied);
+      ApplyRated(txn, tenant, event, occurred_us, rollups, &applied);
       break;
     case Event::kOfferCreated: {
       const auto& o = event.offer_created();
       if (!txn.exec_params(kOfferCreated, tenant, o.offer_id()).empty()) {
         applied = true;
-        AddToSlot(txn, "agent_slots", {{"agent_id", o.agent_id()}, {"department_id", ""}}, tenant,
-                  occurred_us, {{"offered", 1}});
+        rollups.AddAgent(occurred_us, o.agent_id(), "", {{"offered", 1}});
       }
       break;
     }
@@ -467,9 +549,8 @@ ApplyOutcome ApplyIn(pqxx::work& txn, const std::string& tenant, const Event& ev
       const auto& o = event.offer_accepted();
       if (!txn.exec_params(kOfferAccepted, tenant, o.offer_id()).empty()) {
         applied = true;
-        AddToSlot(
-            txn, "agent_slots", {{"agent_id", o.agent_id()}, {"department_id", ""}}, tenant,
-            occurred_us,
+        rollups.AddAgent(
+            occurred_us, o.agent_id(), "",
             {{"answered", 1}, {"response_us", std::max<int64_t>(0, Micros(o.response_time()))}});
       }
       break;
@@ -534,7 +615,10 @@ absl::StatusOr<ApplyOutcome> ReportStore::ApplyEvent(const std::string& tenant,
                                                      const Event& event) {
   if (!Handled(event)) return ApplyOutcome::kIgnored;
   return pool_->TransactIn(tenant, [&](pqxx::work& txn) -> absl::StatusOr<ApplyOutcome> {
-    return ApplyIn(txn, tenant, event);
+    Rollups rollups;
+    const ApplyOutcome outcome = ApplyIn(txn, tenant, event, rollups);
+    rollups.Flush(txn, tenant);
+    return outcome;
   });
 }
 
@@ -547,9 +631,11 @@ std::vector<absl::StatusOr<ApplyOutcome>> ReportStore::ApplyEvents(
   auto batch = pool_->TransactIn(
       tenant, [&](pqxx::work& txn) -> absl::StatusOr<std::vector<absl::StatusOr<ApplyOutcome>>> {
         std::vector<absl::StatusOr<ApplyOutcome>> out(events.size(), ApplyOutcome::kIgnored);
+        Rollups rollups;
         for (size_t i = 0; i < events.size(); ++i) {
-          if (Handled(*events[i])) out[i] = ApplyIn(txn, tenant, *events[i]);
+          if (Handled(*events[i])) out[i] = ApplyIn(txn, tenant, *events[i], rollups);
         }
+        rollups.Flush(txn, tenant);
         return out;
       });
   if (batch.ok()) return *std::move(batch);
