@@ -6,6 +6,7 @@
 #include "libs/common/status_macros.h"
 #include "libs/events/events.h"
 #include "services/crm/pg_customer_store.h"
+#include "services/crm/pg_file_store.h"
 #include "services/crm/pg_record_store.h"
 
 namespace kefu::crm {
@@ -15,9 +16,10 @@ namespace {
 // through shared_ptr, so it lives as long as the last of them.
 struct Runtime {
   explicit Runtime(server::ServiceContext& ctx)
-      : customers(ctx.pg()), records(ctx.pg()), publisher(ctx.redis(), "crm") {}
+      : customers(ctx.pg()), records(ctx.pg()), files(ctx.pg()), publisher(ctx.redis(), "crm") {}
   PgCustomerStore customers;
   PgRecordStore records;
+  PgFileStore files;
   events::Publisher publisher;
 };
 
@@ -40,8 +42,9 @@ absl::Status SetupWith(server::ServiceContext& ctx, const CrmOptions& options) {
   };
   auto customer_service =
       std::make_unique<CustomerServiceImpl>(&runtime->customers, &ctx.authenticator(), publish);
-  auto record_service = std::make_unique<RecordServiceImpl>(&runtime->records, &runtime->customers,
-                                                            &ctx.authenticator(), publish);
+  auto record_service =
+      std::make_unique<RecordServiceImpl>(&runtime->records, &runtime->customers, &runtime->files,
+                                          options.files, &ctx.authenticator(), publish);
   ctx.AddService(std::move(customer_service), v1::CustomerService::service_full_name());
   ctx.AddService(std::move(record_service), v1::RecordService::service_full_name());
   // The consumer is built inside the worker thread: it owns a Redis connection of its own.
@@ -51,6 +54,40 @@ absl::Status SetupWith(server::ServiceContext& ctx, const CrmOptions& options) {
     consumer.Run(stop);
   });
   return absl::OkStatus();
+}
+
+server::ServiceDefinition Definition() {
+  struct Flags {
+    int max_file_bytes = static_cast<int>(FileRules{}.max_bytes);
+    std::string content_types = DefaultContentTypeList();
+  };
+  auto flags = std::make_shared<Flags>();
+  return {.name = "crm",
+          .register_flags =
+              [flags](FlagSet& set) {
+                set.Int("file-max-bytes", "KEFU_CRM_FILE_MAX_BYTES",
+                        "largest dialog file crm stores, whatever the gateway or a tenant "
+                        "allows (F35)",
+                        &flags->max_file_bytes);
+                set.String("file-content-types", "KEFU_CRM_FILE_CONTENT_TYPES",
+                           "comma-separated content types a dialog file may have (F35); png, "
+                           "jpeg, gif, webp, bmp, pdf, text, office, wav, mp3, ogg, amr and m4a "
+                           "are also checked against the bytes",
+                           &flags->content_types);
+              },
+          .setup = [flags](server::ServiceContext& ctx) -> absl::Status {
+            CrmOptions options;
+            if (flags->max_file_bytes <= 0) {
+              return absl::InvalidArgumentError(
+                  "--file-max-bytes (KEFU_CRM_FILE_MAX_BYTES): must be positive");
+            }
+            options.files.max_bytes = flags->max_file_bytes;
+            KEFU_ASSIGN_OR_RETURN(
+                options.files.content_types,
+                ParseContentTypes("--file-content-types (KEFU_CRM_FILE_CONTENT_TYPES)",
+                                  flags->content_types));
+            return SetupWith(ctx, options);
+          }};
 }
 
 }  // namespace kefu::crm

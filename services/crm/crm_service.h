@@ -18,11 +18,16 @@ struct CrmOptions {
   // How the worker reads the tenant event streams. Tests give each process a group of
   // its own so that crm instances sharing one Redis do not take each other's events.
   EventConsumerOptions events;
+  // Dialog files (F35): size limit and accepted content types.
+  FileRules files;
 };
 
 // Builds the crm service inside ServiceMain: migrations, stores, gRPC services, and the
 // event consumer worker.
 absl::Status Setup(server::ServiceContext& ctx);
 absl::Status SetupWith(server::ServiceContext& ctx, const CrmOptions& options);
+
+// kefu-crm: its flags (--file-max-bytes, --file-content-types) and Setup.
+server::ServiceDefinition Definition();
 
 }  // namespace kefu::crm

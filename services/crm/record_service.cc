@@ -517,14 +517,90 @@ grpc::Status RecordServiceImpl::ListVisits(grpc::ServerContext* context,
   });
 }
 
+namespace {
+
+constexpr size_t kMaxFileNameChars = 255;
+// Chunks read from PostgreSQL per round trip of a download (1 MiB).
+constexpr int kChunksPerRead = 16;
+
+absl::Status TooLarge(int64_t size, int64_t limit) {
+  return absl::ResourceExhaustedError(absl::StrCat(
+      "size_bytes: ", size, " bytes is more than the largest file accepted, ", limit, " bytes"));
+}
+
+absl::Status CheckFileName(const std::string& name) {
+  if (name.empty()) return InvalidField("file_name", "required");
+  KEFU_RETURN_IF_ERROR(CheckText("file_name", name, kMaxFileNameChars));
+  if (name.find_first_of("/\\") != std::string::npos || name == "." || name == "..") {
+    return InvalidField("file_name", "a name without a path (no / or \\)");
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
 grpc::Status RecordServiceImpl::UploadFile(grpc::ServerContext* context,
                                            grpc::ServerReader<v1::UploadFileRequest>* reader,
                                            v1::UploadFileResponse* response) {
   return HandleRpc([&]() -> absl::Status {
-    KEFU_RETURN_IF_ERROR(
-        auth_->Require(*context, {ROLE_SERVICE, ROLE_ADMIN, ROLE_SUPERVISOR, ROLE_AGENT}).status());
-    return absl::UnimplementedError(
-        "UploadFile: dialog files (F35) arrive with the gateway's file transfer");
+    KEFU_ASSIGN_OR_RETURN(auto caller, auth_->Require(*context, {ROLE_SERVICE, ROLE_ADMIN,
+                                                                 ROLE_SUPERVISOR, ROLE_AGENT}));
+    v1::UploadFileRequest part;
+    if (!reader->Read(&part) || !part.has_metadata()) {
+      return InvalidField("metadata", "the first message of an upload must be the metadata");
+    }
+    const v1::FileMetadata meta = part.metadata();
+    KEFU_ASSIGN_OR_RETURN(std::string tenant, auth::ActingTenant(caller, meta.tenant_id()));
+    KEFU_RETURN_IF_ERROR(CheckId("dialog_id", meta.dialog_id()));
+    KEFU_RETURN_IF_ERROR(CheckFileName(meta.file_name()));
+    KEFU_RETURN_IF_ERROR(CheckContentType(file_rules_, meta.content_type()));
+    if (meta.size_bytes() <= 0) return InvalidField("size_bytes", "must be positive");
+    if (meta.size_bytes() > file_rules_.max_bytes) {
+      return TooLarge(meta.size_bytes(), file_rules_.max_bytes);
+    }
+    if (meta.idempotency_key().size() > 128) {
+      return InvalidField("idempotency_key", "at most 128 characters");
+    }
+    StoredFile file;
+    file.dialog_id = meta.dialog_id();
+    file.attachment.set_file_name(meta.file_name());
+    file.attachment.set_content_type(BaseContentType(meta.content_type()));
+    if (caller.role == ROLE_SERVICE) {
+      // The gateway names the sender it checked.
+      file.uploader = meta.uploader();
+    } else {
+      // Staff calling crm directly upload as themselves, agents only into their dialogs.
+      if (IsAgent(caller)) {
+        KEFU_RETURN_IF_ERROR(VisibleDialog(caller, tenant, meta.dialog_id()).status());
+      }
+      file.uploader.set_type(kefu::common::v1::PARTICIPANT_TYPE_AGENT);
+      file.uploader.set_id(caller.subject);
+    }
+
+    std::string bytes;
+    bytes.reserve(static_cast<size_t>(meta.size_bytes()));
+    while (reader->Read(&part)) {
+      if (!part.has_chunk()) {
+        return InvalidField("metadata", "only the first message of an upload is the metadata");
+      }
+      if (part.chunk().size() > kFileChunkBytes) {
+        return InvalidField("chunk", absl::StrCat("at most ", kFileChunkBytes, " bytes each"));
+      }
+      if (static_cast<int64_t>(bytes.size() + part.chunk().size()) > meta.size_bytes()) {
+        return InvalidField("size_bytes", absl::StrCat("the upload has more than the declared ",
+                                                       meta.size_bytes(), " bytes"));
+      }
+      bytes += part.chunk();
+    }
+    if (static_cast<int64_t>(bytes.size()) != meta.size_bytes()) {
+      return InvalidField("size_bytes", absl::StrCat("declared ", meta.size_bytes(),
+                                                     " bytes, received ", bytes.size()));
+    }
+    KEFU_RETURN_IF_ERROR(CheckContentMagic(file.attachment.content_type(), bytes));
+    KEFU_ASSIGN_OR_RETURN(StoredFile stored,
+                          files_->PutFile(tenant, std::move(file), bytes, meta.idempotency_key()));
+    *response->mutable_file() = stored.attachment;
+    return absl::OkStatus();
   });
 }
 
@@ -532,10 +608,34 @@ grpc::Status RecordServiceImpl::DownloadFile(grpc::ServerContext* context,
                                              const v1::DownloadFileRequest* request,
                                              grpc::ServerWriter<v1::DownloadFileResponse>* writer) {
   return HandleRpc([&]() -> absl::Status {
-    KEFU_RETURN_IF_ERROR(
-        auth_->Require(*context, {ROLE_SERVICE, ROLE_ADMIN, ROLE_SUPERVISOR, ROLE_AGENT}).status());
-    return absl::UnimplementedError(
-        "DownloadFile: dialog files (F35) arrive with the gateway's file transfer");
+    KEFU_ASSIGN_OR_RETURN(auto caller, auth_->Require(*context, {ROLE_SERVICE, ROLE_ADMIN,
+                                                                 ROLE_SUPERVISOR, ROLE_AGENT}));
+    KEFU_ASSIGN_OR_RETURN(std::string tenant, auth::ActingTenant(caller, request->tenant_id()));
+    KEFU_RETURN_IF_ERROR(CheckId("file_id", request->file_id()));
+    KEFU_RETURN_IF_ERROR(CheckOptionalId("dialog_id", request->dialog_id()));
+    KEFU_ASSIGN_OR_RETURN(StoredFile file, files_->GetFile(tenant, request->file_id()));
+    // A file is reached through its own dialog only: naming another is as if it did not exist.
+    if (!request->dialog_id().empty() && request->dialog_id() != file.dialog_id) {
+      return absl::NotFoundError(absl::StrCat("file_id: no file \"", request->file_id(),
+                                              "\" in dialog ", request->dialog_id()));
+    }
+    if (IsAgent(caller)) {
+      KEFU_RETURN_IF_ERROR(VisibleDialog(caller, tenant, file.dialog_id).status());
+    }
+    v1::DownloadFileResponse out;
+    *out.mutable_metadata() = file.attachment;
+    if (!writer->Write(out)) return absl::CancelledError("the caller went away");
+    for (int first = 0; first < file.chunk_count; first += kChunksPerRead) {
+      KEFU_ASSIGN_OR_RETURN(
+          std::vector<std::string> chunks,
+          files_->ReadChunks(tenant, file.attachment.file_id(), first, kChunksPerRead));
+      if (chunks.empty()) return absl::DataLossError("file_id: stored content is incomplete");
+      for (auto& chunk : chunks) {
+        out.set_chunk(std::move(chunk));
+        if (!writer->Write(out)) return absl::CancelledError("the caller went away");
+      }
+    }
+    return absl::OkStatus();
   });
 }
 

@@ -4,6 +4,8 @@
 #include "libs/auth/authorize.h"
 #include "services/crm/customer_store.h"
 #include "services/crm/event_consumer.h"
+#include "services/crm/file_rules.h"
+#include "services/crm/file_store.h"
 #include "services/crm/record_store.h"
 
 namespace kefu::crm {
@@ -13,10 +15,13 @@ namespace kefu::crm {
 // part in and the contact plans they own; supervisors and admins see the whole tenant.
 class RecordServiceImpl final : public v1::RecordService::Service {
  public:
-  RecordServiceImpl(RecordStore* records, CustomerStore* customers,
-                    const auth::Authenticator* authenticator, PublishFn publish)
+  RecordServiceImpl(RecordStore* records, CustomerStore* customers, FileStore* files,
+                    FileRules file_rules, const auth::Authenticator* authenticator,
+                    PublishFn publish)
       : records_(records),
         customers_(customers),
+        files_(files),
+        file_rules_(std::move(file_rules)),
         auth_(authenticator),
         publish_(std::move(publish)) {}
 
@@ -59,8 +64,8 @@ class RecordServiceImpl final : public v1::RecordService::Service {
                           v1::GetVisitorResponse* response) override;
   grpc::Status ListVisits(grpc::ServerContext* context, const v1::ListVisitsRequest* request,
                           v1::ListVisitsResponse* response) override;
-  // Files (F35) arrive with the gateway's file transfer: both answer UNIMPLEMENTED to an
-  // authenticated caller until then.
+  // Dialog files (F35): size within file_rules.max_bytes, declared type on the allow-list
+  // and agreeing with the bytes (file_rules.h). Agents reach only files of their dialogs.
   grpc::Status UploadFile(grpc::ServerContext* context,
                           grpc::ServerReader<v1::UploadFileRequest>* reader,
                           v1::UploadFileResponse* response) override;
@@ -77,6 +82,8 @@ class RecordServiceImpl final : public v1::RecordService::Service {
 
   RecordStore* records_;
   CustomerStore* customers_;
+  FileStore* files_;
+  const FileRules file_rules_;
   const auth::Authenticator* auth_;
   PublishFn publish_;
 };
