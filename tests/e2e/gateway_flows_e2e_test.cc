@@ -45,6 +45,14 @@ std::string Content(size_t size, int seed) {
   return bytes;
 }
 
+// A file of a real type: its signature, which crm checks against the declared type (F35),
+// then Content().
+std::string FileContent(const std::string& signature, size_t size, int seed) {
+  std::string bytes = Content(size, seed);
+  bytes.replace(0, signature.size(), signature);
+  return bytes;
+}
+
 gv1::UploadMetadata FileMetadata(const std::string& name, const std::string& type,
                                  const std::string& bytes) {
   gv1::UploadMetadata file;
@@ -493,7 +501,7 @@ TEST_CASE(
     one.CustomerSay(me, "发票发给您");
 
     // More than one 64 KiB chunk each way.
-    const std::string invoice = Content(150 * 1024, 7);
+    const std::string invoice = FileContent("%PDF-1.7\n", 150 * 1024, 7);
     gv1::CustomerGatewayServiceUploadFileRequest invoice_meta;
     *invoice_meta.mutable_metadata() = FileMetadata("发票.pdf", "application/pdf", invoice);
     const auto up = Upload<gv1::CustomerGatewayServiceUploadFileResponse>(
@@ -516,7 +524,7 @@ TEST_CASE(
     CHECK(at_desk.metadata.file_name() == "发票.pdf");
     CHECK(at_desk.metadata.content_type() == "application/pdf");
 
-    const std::string receipt = Content(70 * 1024, 11);
+    const std::string receipt = FileContent(std::string("\x89PNG\r\n\x1a\n", 8), 70 * 1024, 11);
     gv1::AgentGatewayServiceUploadFileRequest receipt_meta;
     receipt_meta.mutable_metadata()->set_dialog_id(dialog);
     *receipt_meta.mutable_metadata()->mutable_file() =
@@ -537,6 +545,25 @@ TEST_CASE(
         [&](grpc::ClientContext* ctx) { return one.customer->DownloadFile(ctx, customer_gets); });
     CHECK(at_widget.bytes == receipt);
     CHECK(at_widget.metadata.file_name() == "回执.png");
+
+    // Bytes that are not what the name and type claim are refused, naming content_type, and
+    // nothing reaches the dialog.
+    {
+      const std::string fake = Content(1024, 3);
+      auto ctx = With(me);
+      gv1::CustomerGatewayServiceUploadFileResponse refused;
+      auto writer = one.customer->UploadFile(ctx.get(), &refused);
+      gv1::CustomerGatewayServiceUploadFileRequest part;
+      *part.mutable_metadata() = FileMetadata("截图.png", "image/png", fake);
+      if (writer->Write(part)) {
+        part.set_chunk(fake);
+        (void)writer->Write(part);
+      }
+      writer->WritesDone();
+      const auto st = writer->Finish();
+      CHECK(st.error_code() == grpc::StatusCode::INVALID_ARGUMENT);
+      CHECK(st.error_message().rfind("content_type:", 0) == 0);
+    }
 
     const auto transcript = t.TranscriptOnceRecorded(dialog, 3);
     REQUIRE(transcript.messages_size() == 3);
