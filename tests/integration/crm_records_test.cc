@@ -534,17 +534,3 @@ TEST_CASE(
   CHECK(crm.records->GetVisitor(CallWith(gateway).get(), get, &visitor).error_code() ==
         grpc::StatusCode::NOT_FOUND);
 }
-
-TEST_CASE("file upload and download are not built yet and say so to an authenticated caller") {
-  Crm crm;
-  const std::string tenant = kefu::testing::UniqueTenant("files");
-  crm::DownloadFileRequest request;
-  request.set_dialog_id("d-1");
-  request.set_file_id("f-1");
-  auto ctx = CallWith(TokenFor(tenant, common::ROLE_ADMIN, "admin"));
-  auto reader = crm.records->DownloadFile(ctx.get(), request);
-  crm::DownloadFileResponse chunk;
-  while (reader->Read(&chunk)) {
-  }
-  CHECK(reader->Finish().error_code() == grpc::StatusCode::UNIMPLEMENTED);
-}
