@@ -34,6 +34,7 @@ std::string Silence(const std::string& t) { return TenantKey(t, "gw:silence"); }
 std::string AgentStreams(const std::string& t) { return TenantKey(t, "gw:agents"); }
 std::string Verifying(const std::string& t) { return TenantKey(t, "gw:verifying"); }
 std::string ActiveDialogs(const std::string& t) { return TenantKey(t, "gw:dialogs"); }
+std::string RouterEnds(const std::string& t) { return TenantKey(t, "gw:router-ends"); }
 std::string CustomerChannel(const std::string& t, const std::string& c) {
   return TenantKey(t, "gw:ch:c:" + c);
 }

@@ -19,6 +19,7 @@
 //   P gw:agent:<a>:dialogs set    contacts the agent is serving
 //   P gw:agent:<a>:offers  hash   offer id -> serialized Offer open on the agent's screen
 //   P gw:silence           zset   contacts by the end of the customer-silence window (ms)
+//   P gw:router-ends       zset   ended contacts the router has not confirmed, by end (ms)
 //   P gw:agents            hash   agent -> open Updates streams (broadcast delivery count)
 //   P gw:idem:<key>        string idempotency records (24 h)
 // and the pub/sub channels every replica subscribes to for its sessions:
@@ -43,6 +44,8 @@ std::string BroadcastChannel(const std::string& tenant);
 std::string Verifying(const std::string& tenant);
 // Contacts an agent is serving now (the active-dialogs gauge, F68).
 std::string ActiveDialogs(const std::string& tenant);
+// Ended contacts the router has not yet confirmed (Release / Cancel), by end time (ms).
+std::string RouterEnds(const std::string& tenant);
 }  // namespace keys
 
 // One contact as the gateway tracks it from StartContact to the end.

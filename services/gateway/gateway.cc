@@ -655,6 +655,10 @@ absl::StatusOr<Contact> Gateway::End(const std::string& tenant, const std::strin
             const std::string ttl = std::to_string(absl::ToInt64Seconds(settings_.ended_retention));
             ch.commands.push_back({"ZREM", keys::Silence(tenant), contact_id});
             ch.commands.push_back({"SREM", keys::ActiveDialogs(tenant), contact_id});
+            // Until the router confirms the end (slot freed, contact out of its queue): a
+            // router outage or this replica dying in between must not keep the slot forever.
+            ch.commands.push_back(
+                {"ZADD", keys::RouterEnds(tenant), std::to_string(now), contact_id});
             ch.commands.push_back({"EXPIRE", keys::Contact(tenant, contact_id), ttl});
             ch.commands.push_back({"EXPIRE", keys::Messages(tenant, contact_id), ttl});
             ch.commands.push_back({"EXPIRE", keys::Dialog(tenant, c.dialog_id), ttl});
@@ -677,39 +681,62 @@ absl::StatusOr<Contact> Gateway::End(const std::string& tenant, const std::strin
             return ch;
           })
           .status());
-  if (ended_now) {
-    // The router frees the agent's slot, or takes the contact out of its queue.
-    if (!before.agent_id.empty()) {
-      kefu::router::v1::ReleaseRequest rel;
-      rel.set_tenant_id(tenant);
-      rel.set_contact_id(contact_id);
-      rel.set_agent_id(before.agent_id);
-      rel.set_end_type(end_type);
-      rel.set_idempotency_key(absl::StrCat("end:", contact_id));
-      kefu::router::v1::ReleaseResponse resp;
-      auto ctx = peers_->Context();
-      auto st = peers_->routing().Release(ctx.get(), rel, &resp);
-      if (!st.ok()) {
-        log::Warn("router release failed", {{"tenant", tenant}, {"error", st.error_message()}});
-      }
-    } else {
-      kefu::router::v1::CancelRequest cancel;
-      cancel.set_tenant_id(tenant);
-      cancel.set_contact_id(contact_id);
-      cancel.set_reason(end_type == cv1::DIALOG_END_TYPE_OFFLINE_MESSAGE
-                            ? kefu::router::v1::CANCEL_REASON_OFFLINE_MESSAGE
-                            : kefu::router::v1::CANCEL_REASON_CUSTOMER_LEFT);
-      cancel.set_idempotency_key(absl::StrCat("end:", contact_id));
-      kefu::router::v1::CancelResponse resp;
-      auto ctx = peers_->Context();
-      auto st = peers_->routing().Cancel(ctx.get(), cancel, &resp);
-      if (!st.ok() && st.error_code() != grpc::StatusCode::NOT_FOUND &&
-          st.error_code() != grpc::StatusCode::FAILED_PRECONDITION) {
-        log::Warn("router cancel failed", {{"tenant", tenant}, {"error", st.error_message()}});
-      }
-    }
+  if (ended_now && TellRouterEnded(tenant, contact_id, before.agent_id, end_type)) {
+    (void)store_->pool().Command({"ZREM", keys::RouterEnds(tenant), contact_id});
   }
   return store_->Get(tenant, contact_id);
+}
+
+// The router frees the agent's slot, or takes the contact out of its queue. True once the
+// router has done it (or had nothing left to do); false when it could not be reached.
+bool Gateway::TellRouterEnded(const std::string& tenant, const std::string& contact_id,
+                              const std::string& agent_id, DialogEndType end_type) {
+  grpc::Status st;
+  if (!agent_id.empty()) {
+    kefu::router::v1::ReleaseRequest rel;
+    rel.set_tenant_id(tenant);
+    rel.set_contact_id(contact_id);
+    rel.set_agent_id(agent_id);
+    rel.set_end_type(end_type);
+    rel.set_idempotency_key(absl::StrCat("end:", contact_id));
+    kefu::router::v1::ReleaseResponse resp;
+    auto ctx = peers_->Context();
+    st = peers_->routing().Release(ctx.get(), rel, &resp);
+  } else {
+    kefu::router::v1::CancelRequest cancel;
+    cancel.set_tenant_id(tenant);
+    cancel.set_contact_id(contact_id);
+    cancel.set_reason(end_type == cv1::DIALOG_END_TYPE_OFFLINE_MESSAGE
+                          ? kefu::router::v1::CANCEL_REASON_OFFLINE_MESSAGE
+                          : kefu::router::v1::CANCEL_REASON_CUSTOMER_LEFT);
+    cancel.set_idempotency_key(absl::StrCat("end:", contact_id));
+    kefu::router::v1::CancelResponse resp;
+    auto ctx = peers_->Context();
+    st = peers_->routing().Cancel(ctx.get(), cancel, &resp);
+  }
+  if (st.ok() || st.error_code() == grpc::StatusCode::NOT_FOUND ||
+      st.error_code() == grpc::StatusCode::FAILED_PRECONDITION) {
+    return true;
+  }
+  log::Warn(agent_id.empty() ? "router cancel failed; retried by the sweeper"
+                             : "router release failed; retried by the sweeper",
+            {{"tenant", tenant}, {"error", st.error_message()}});
+  return false;
+}
+
+void Gateway::SweepRouterEnds(const std::string& tenant) {
+  // Left alone for 2 s: the End that wrote the entry is still telling the router itself.
+  const std::string before = std::to_string(NowMs() - 2000);
+  auto due = store_->pool().Command(
+      {"ZRANGEBYSCORE", keys::RouterEnds(tenant), "-inf", before, "LIMIT", "0", "50"});
+  if (!due.ok()) return;
+  for (size_t i = 0; i < (*due)->elements; ++i) {
+    const std::string contact_id = redis::ReplyText((*due)->element[i]);
+    auto c = store_->Get(tenant, contact_id);
+    const bool done = (!c.ok() && absl::IsNotFound(c.status())) ||
+                      (c.ok() && TellRouterEnded(tenant, contact_id, c->agent_id, c->end_type));
+    if (done) (void)store_->pool().Command({"ZREM", keys::RouterEnds(tenant), contact_id});
+  }
 }
 
 absl::Status Gateway::TransferAway(const std::string& tenant, const std::string& contact_id,

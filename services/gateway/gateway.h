@@ -218,6 +218,9 @@ class Gateway final {
 
   // Ends dialogs whose customer stayed silent too long after an agent message (F31).
   void SweepSilence(const std::string& tenant);
+  // Tells the router again about ended contacts it has not confirmed (Release or Cancel
+  // failed: router away, or the replica that ended them died first).
+  void SweepRouterEnds(const std::string& tenant);
 
   kefu::events::v1::Event NewEvent(const std::string& tenant) const;
 
@@ -225,6 +228,8 @@ class Gateway final {
   absl::StatusOr<CommitResult> CommitWithRetry(
       const std::string& tenant, const std::string& contact_id,
       const std::function<absl::StatusOr<std::optional<Change>>(const Contact&)>& make);
+  bool TellRouterEnded(const std::string& tenant, const std::string& contact_id,
+                       const std::string& agent_id, kefu::common::v1::DialogEndType end_type);
   void OnOffer(const std::string& tenant, const kefu::events::v1::OfferCreated& offer);
   void OnOfferGone(const std::string& tenant, const std::string& contact_id,
                    const std::string& agent_id, const std::string& offer_id,

@@ -854,6 +854,7 @@ absl::Status SetupWith(server::ServiceContext& ctx, const GatewaySettings& setti
       for (const auto& t : tenants) {
         gateway->SweepSilence(t);
         gateway->SweepVerification(t);
+        gateway->SweepRouterEnds(t);
         const std::string key = keys::ActiveDialogs(t);
         auto active = store->pool().Command({"SCARD", key});
         if (active.ok()) metrics->SetActiveDialogs(t, redis::ReplyInt(active->get()));
