@@ -37,9 +37,16 @@ using AgentUpdates = kefu::testing::Listener<gv1::AgentGatewayServiceUpdatesResp
 using CustomerUpdates = kefu::testing::Listener<gv1::CustomerGatewayServiceUpdatesResponse>;
 using MonitorUpdates = kefu::testing::Listener<gv1::MonitorResponse>;
 
-// A token signed with the stack's key, as identity would issue it.
-inline std::string Token(const std::string& tenant, cv1::Role role, const std::string& subject) {
+// The stack's token signer (kJwtKey), as identity holds it.
+inline const kefu::auth::TokenCodec& Codec() {
   static const kefu::auth::TokenCodec codec = *kefu::auth::TokenCodec::Create(kJwtKey);
+  return codec;
+}
+
+// Claims valid for 10 minutes; a customer's are bound to the contact `subject` (what
+// StartContact's token carries).
+inline kefu::auth::Claims ClaimsFor(const std::string& tenant, cv1::Role role,
+                                    const std::string& subject) {
   kefu::auth::Claims claims;
   claims.tenant_id = tenant;
   claims.role = role;
@@ -47,7 +54,13 @@ inline std::string Token(const std::string& tenant, cv1::Role role, const std::s
   claims.issued_at = absl::Now();
   claims.expires_at = claims.issued_at + absl::Minutes(10);
   claims.token_id = kefu::auth::RandomId();
-  return codec.Sign(claims);
+  if (role == cv1::ROLE_CUSTOMER) claims.contact_id = subject;
+  return claims;
+}
+
+// A token signed with the stack's key, as identity would issue it.
+inline std::string Token(const std::string& tenant, cv1::Role role, const std::string& subject) {
+  return Codec().Sign(ClaimsFor(tenant, role, subject));
 }
 
 // A call context with a deadline and the caller's token.

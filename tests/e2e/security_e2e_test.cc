@@ -30,6 +30,7 @@
 #include "kefu/router/v1/routing_admin.grpc.pb.h"
 #include "libs/auth/authorize.h"
 #include "libs/auth/token.h"
+#include "tests/e2e/client.h"
 #include "tests/e2e/stack.h"
 #include "tests/support/process.h"
 #include "tests/support/servers.h"
@@ -235,35 +236,10 @@ const char* const kRoleNames[] = {"widget", "customer", "agent", "supervisor", "
 const cv1::Role kRoles[] = {cv1::ROLE_CUSTOMER, cv1::ROLE_CUSTOMER, cv1::ROLE_AGENT,
                             cv1::ROLE_SUPERVISOR, cv1::ROLE_ADMIN};
 
-const kefu::auth::TokenCodec& Codec() {
-  static const kefu::auth::TokenCodec codec = *kefu::auth::TokenCodec::Create(e2e::kJwtKey);
-  return codec;
-}
-
-kefu::auth::Claims ClaimsFor(const std::string& tenant, cv1::Role role,
-                             const std::string& subject) {
-  kefu::auth::Claims claims;
-  claims.tenant_id = tenant;
-  claims.role = role;
-  claims.subject = subject;
-  claims.issued_at = absl::Now();
-  claims.expires_at = claims.issued_at + absl::Minutes(10);
-  claims.token_id = kefu::auth::RandomId();
-  // Customer calls need a token bound to one contact (what StartContact returns).
-  if (role == cv1::ROLE_CUSTOMER) claims.contact_id = subject;
-  return claims;
-}
-
-std::string Token(const std::string& tenant, cv1::Role role, const std::string& subject) {
-  return Codec().Sign(ClaimsFor(tenant, role, subject));
-}
-
-std::unique_ptr<grpc::ClientContext> With(const std::string& token) {
-  auto ctx = std::make_unique<grpc::ClientContext>();
-  ctx->set_deadline(absl::ToChronoTime(absl::Now() + absl::Seconds(10)));
-  kefu::auth::AttachToken(ctx.get(), token);
-  return ctx;
-}
+using e2e::ClaimsFor;
+using e2e::Codec;
+using e2e::Token;
+using e2e::With;
 
 std::shared_ptr<grpc::Channel> Channel(int port) {
   grpc::ChannelArguments args;
