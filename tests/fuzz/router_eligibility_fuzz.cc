@@ -52,6 +52,11 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const v1::EntryPoint* ep = entry_point_bytes.empty() ? nullptr : &entry_point;
   const std::vector<v1::RegionStrategy> strategies(config.strategies().begin(),
                                                    config.strategies().end());
+  // Strategy ids are keys of the tenant's configuration: never two alike.
+  std::set<std::string> ids;
+  for (const v1::RegionStrategy& strategy : strategies) {
+    if (!ids.insert(strategy.strategy_id()).second) return 0;
+  }
 
   auto decision =
       kefu::router::Decide(ep, strategies, request.region(), request.requested_department_id(),
