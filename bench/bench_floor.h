@@ -4,11 +4,13 @@
 // round trip and an empty gRPC call (health Check: no auth, no storage).
 #include <grpcpp/grpcpp.h>
 
+#include <cstdio>
 #include <memory>
 #include <string>
 #include <vector>
 
 #include "absl/time/clock.h"
+#include "bench/bench_util.h"
 #include "grpc/health/v1/health.grpc.pb.h"
 #include "libs/redis/client.h"
 
@@ -42,6 +44,17 @@ inline std::vector<double> EmptyCallRoundTrips(const std::shared_ptr<grpc::Chann
     out.push_back(absl::ToDoubleMicroseconds(absl::Now() - start));
   }
   return out;
+}
+
+// Measures both, prints the `floor:` line every benchmark shows, and returns the empty call's
+// p50 in microseconds (what the benches' ratios divide by).
+inline double PrintFloor(const std::string& redis_url,
+                         const std::shared_ptr<grpc::Channel>& channel) {
+  const double redis_p50 = Percentile(RedisRoundTrips(redis_url), 0.5);
+  const double grpc_p50 = Percentile(EmptyCallRoundTrips(channel), 0.5);
+  std::printf("floor: redis_rtt_p50_us=%.0f grpc_rtt_p50_us=%.0f\n", redis_p50, grpc_p50);
+  std::fflush(stdout);
+  return grpc_p50;
 }
 
 }  // namespace kefu::bench

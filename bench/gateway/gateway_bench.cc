@@ -258,13 +258,8 @@ int main(int argc, char** argv) {
   kefu::bench::GatewayStack stack;
   stack.CreateQueue();
   // Floor: a Redis round trip and an empty gRPC call to the gateway's server.
-  const std::vector<double> redis_rtt =
-      kefu::bench::RedisRoundTrips(kefu::testing::SharedEnv().redis_url);
-  const std::vector<double> grpc_rtt = kefu::bench::EmptyCallRoundTrips(stack.gateway.channel);
-  const double grpc_p50 = Percentile(grpc_rtt, 0.5);
-  std::printf("floor: redis_rtt_p50_us=%.0f grpc_rtt_p50_us=%.0f\n", Percentile(redis_rtt, 0.5),
-              grpc_p50);
-  std::fflush(stdout);
+  const double grpc_p50 =
+      kefu::bench::PrintFloor(kefu::testing::SharedEnv().redis_url, stack.gateway.channel);
 
   // Idle agent streams, opened by the child process.
   absl::SleepFor(absl::Milliseconds(500));

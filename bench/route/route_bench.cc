@@ -292,11 +292,8 @@ int main(int argc, char** argv) {
   std::thread heartbeats = bench.StartHeartbeats(&stop_heartbeats);
 
   // Floor: a Redis round trip and an empty gRPC call to the same server.
-  const std::vector<double> redis_rtt =
-      kefu::bench::RedisRoundTrips(kefu::testing::SharedEnv().redis_url);
-  const std::vector<double> grpc_rtt = kefu::bench::EmptyCallRoundTrips(bench.router.channel);
-  std::printf("floor: redis_rtt_p50_us=%.0f grpc_rtt_p50_us=%.0f\n", Percentile(redis_rtt, 0.5),
-              Percentile(grpc_rtt, 0.5));
+  const double grpc_p50 =
+      kefu::bench::PrintFloor(kefu::testing::SharedEnv().redis_url, bench.router.channel);
 
   // Fixed offered load, open loop: contact k arrives at start + k / rate.
   std::vector<std::vector<double>> per_thread(threads);
@@ -379,7 +376,7 @@ int main(int argc, char** argv) {
       threads, calls_per_s, calls_per_s / 3, rps / std::max(1.0, calls_per_s / 3));
   stop_heartbeats = true;
   heartbeats.join();
-  const double ratio = p50 / std::max(1.0, Percentile(grpc_rtt, 0.5));
+  const double ratio = p50 / std::max(1.0, grpc_p50);
   std::printf("route_bench p50_us=%.0f p99_us=%.0f rps=%.0f ratio=%.2f\n", p50, p99, rps, ratio);
   return 0;
 }

@@ -32,6 +32,7 @@
 #include "libs/auth/token.h"
 #include "tests/e2e/client.h"
 #include "tests/e2e/stack.h"
+#include "tests/support/pki.h"
 #include "tests/support/process.h"
 #include "tests/support/servers.h"
 #include "tools/kefuctl/probe.h"
@@ -827,40 +828,6 @@ TEST_CASE(
 
 namespace {
 
-// A throwaway CA and a server certificate for 127.0.0.1/localhost, made with openssl.
-struct Pki {
-  std::string dir;
-  std::string ca, cert, key, other_ca;
-};
-
-Pki MakePki() {
-  Pki pki;
-  pki.dir = kefu::testing::MakeTempDir("kefu-tls");
-  pki.ca = pki.dir + "/ca.pem";
-  pki.cert = pki.dir + "/server.pem";
-  pki.key = pki.dir + "/server.key";
-  pki.other_ca = pki.dir + "/other-ca.pem";
-  const std::string d = pki.dir;
-  const std::vector<std::vector<std::string>> steps = {
-      {"openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj",
-       "/CN=kefu test CA", "-keyout", d + "/ca.key", "-out", pki.ca},
-      {"openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj",
-       "/CN=someone else", "-keyout", d + "/other-ca.key", "-out", pki.other_ca},
-      {"openssl", "req", "-newkey", "rsa:2048", "-nodes", "-subj", "/CN=localhost", "-keyout",
-       pki.key, "-out", d + "/server.csr"},
-      {"sh", "-c",
-       absl::StrCat("printf 'subjectAltName=IP:127.0.0.1,DNS:localhost\\n' > ", d, "/san.ext")},
-      {"openssl", "x509", "-req", "-in", d + "/server.csr", "-CA", pki.ca, "-CAkey", d + "/ca.key",
-       "-CAcreateserial", "-days", "1", "-extfile", d + "/san.ext", "-out", pki.cert},
-  };
-  for (const auto& step : steps) {
-    auto result = kefu::testing::RunCommand(step);
-    INFO(step[0] << " " << step[1] << ": " << result.output);
-    REQUIRE(result.exit_code == 0);
-  }
-  return pki;
-}
-
 grpc::Status HealthCheck(const std::shared_ptr<grpc::Channel>& channel) {
   auto stub = grpc::health::v1::Health::NewStub(channel);
   grpc::ClientContext ctx;
@@ -882,7 +849,10 @@ std::shared_ptr<grpc::ChannelCredentials> TrustOnly(const std::string& ca_path) 
 TEST_CASE(
     "a service started with --tls-cert/--tls-key answers TLS clients that trust its CA and no "
     "plaintext client") {
-  const Pki pki = MakePki();
+  auto made = kefu::testing::MakeTestPki("kefu-tls");
+  INFO(made.status().ToString());
+  REQUIRE(made.ok());
+  const kefu::testing::TestPki& pki = *made;
   e2e::RedisDatabase redis(kefu::testing::SharedEnv().redis_url);
   const int port = kefu::testing::FreePort();
   const std::string log = pki.dir + "/presence.log";

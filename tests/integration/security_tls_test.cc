@@ -12,37 +12,11 @@
 #include "libs/server/grpc_server.h"
 #include "libs/server/peer_channel.h"
 #include "libs/server/tls.h"
+#include "tests/support/pki.h"
 #include "tests/support/process.h"
 #include "tests/support/servers.h"
 
 namespace {
-
-struct Pki {
-  std::string ca, cert, key, other_ca;
-};
-
-// A CA, a server certificate it signs for 127.0.0.1/localhost, and an unrelated CA.
-Pki MakePki() {
-  const std::string d = kefu::testing::MakeTempDir("kefu-tls-it");
-  Pki pki{d + "/ca.pem", d + "/server.pem", d + "/server.key", d + "/other-ca.pem"};
-  const std::vector<std::vector<std::string>> steps = {
-      {"openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj",
-       "/CN=kefu test CA", "-keyout", d + "/ca.key", "-out", pki.ca},
-      {"openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj",
-       "/CN=another CA", "-keyout", d + "/other-ca.key", "-out", pki.other_ca},
-      {"openssl", "req", "-newkey", "rsa:2048", "-nodes", "-subj", "/CN=localhost", "-keyout",
-       pki.key, "-out", d + "/server.csr"},
-      {"sh", "-c", absl::StrCat("echo subjectAltName=IP:127.0.0.1,DNS:localhost > ", d, "/san")},
-      {"openssl", "x509", "-req", "-in", d + "/server.csr", "-CA", pki.ca, "-CAkey", d + "/ca.key",
-       "-CAcreateserial", "-days", "1", "-extfile", d + "/san", "-out", pki.cert},
-  };
-  for (const auto& step : steps) {
-    auto result = kefu::testing::RunCommand(step);
-    INFO(step[0] << " " << step[1] << ": " << result.output);
-    REQUIRE(result.exit_code == 0);
-  }
-  return pki;
-}
 
 grpc::StatusCode Health(const std::shared_ptr<grpc::Channel>& channel) {
   auto stub = grpc::health::v1::Health::NewStub(channel);
@@ -57,7 +31,10 @@ grpc::StatusCode Health(const std::shared_ptr<grpc::Channel>& channel) {
 }  // namespace
 
 TEST_CASE("a TLS server is reached by peer channels that trust its CA and by no other") {
-  const Pki pki = MakePki();
+  auto made = kefu::testing::MakeTestPki("kefu-tls-it");
+  INFO(made.status().ToString());
+  REQUIRE(made.ok());
+  const kefu::testing::TestPki& pki = *made;
   auto credentials = kefu::server::ServerCredentialsFrom({pki.cert, pki.key, ""});
   REQUIRE(credentials.ok());
   prometheus::Registry registry;
@@ -84,7 +61,10 @@ TEST_CASE("a TLS server is reached by peer channels that trust its CA and by no 
 }
 
 TEST_CASE("a half or unreadable TLS configuration is an error naming the flag, never plaintext") {
-  const Pki pki = MakePki();
+  auto made = kefu::testing::MakeTestPki("kefu-tls-it");
+  INFO(made.status().ToString());
+  REQUIRE(made.ok());
+  const kefu::testing::TestPki& pki = *made;
   auto no_key = kefu::server::ServerCredentialsFrom({pki.cert, "", ""});
   REQUIRE_FALSE(no_key.ok());
   CHECK_THAT(std::string(no_key.status().message()), Catch::Contains("--tls-key"));
