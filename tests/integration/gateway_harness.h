@@ -316,14 +316,14 @@ struct Stack {
   }
 };
 
-bool IsOffer(const gv1::AgentGatewayServiceUpdatesResponse& u) { return u.has_offer(); }
+inline bool IsOffer(const gv1::AgentGatewayServiceUpdatesResponse& u) { return u.has_offer(); }
 
-std::function<bool(const gv1::AgentGatewayServiceUpdatesResponse&)> AgentSees(
+inline std::function<bool(const gv1::AgentGatewayServiceUpdatesResponse&)> AgentSees(
     const std::string& text) {
   return [text](const auto& u) { return u.has_message() && u.message().text() == text; };
 }
 
-std::function<bool(const gv1::CustomerGatewayServiceUpdatesResponse&)> CustomerSees(
+inline std::function<bool(const gv1::CustomerGatewayServiceUpdatesResponse&)> CustomerSees(
     const std::string& text) {
   return [text](const auto& u) { return u.has_message() && u.message().text() == text; };
 }
