@@ -828,15 +828,7 @@ TEST_CASE(
 
 namespace {
 
-grpc::Status HealthCheck(const std::shared_ptr<grpc::Channel>& channel) {
-  auto stub = grpc::health::v1::Health::NewStub(channel);
-  grpc::ClientContext ctx;
-  ctx.set_deadline(absl::ToChronoTime(absl::Now() + absl::Seconds(3)));
-  grpc::health::v1::HealthCheckRequest request;
-  request.set_service("liveness");
-  grpc::health::v1::HealthCheckResponse response;
-  return stub->Check(&ctx, request, &response);
-}
+using kefu::testing::CheckLiveness;
 
 std::shared_ptr<grpc::ChannelCredentials> TrustOnly(const std::string& ca_path) {
   grpc::SslCredentialsOptions options;
@@ -871,15 +863,15 @@ TEST_CASE(
   grpc::Status tls;
   const absl::Time give_up = absl::Now() + absl::Seconds(15);
   do {
-    tls = HealthCheck(grpc::CreateChannel(addr, TrustOnly(pki.ca)));
+    tls = CheckLiveness(grpc::CreateChannel(addr, TrustOnly(pki.ca)));
     if (!tls.ok()) absl::SleepFor(absl::Milliseconds(100));
   } while (!tls.ok() && absl::Now() < give_up);
   INFO(tls.error_message());
   CHECK(tls.ok());
   // The same call in plaintext, and over TLS from a client that trusts another CA, fail.
-  CHECK(HealthCheck(grpc::CreateChannel(addr, grpc::InsecureChannelCredentials())).error_code() ==
+  CHECK(CheckLiveness(grpc::CreateChannel(addr, grpc::InsecureChannelCredentials())).error_code() ==
         grpc::StatusCode::UNAVAILABLE);
-  CHECK(HealthCheck(grpc::CreateChannel(addr, TrustOnly(pki.other_ca))).error_code() ==
+  CHECK(CheckLiveness(grpc::CreateChannel(addr, TrustOnly(pki.other_ca))).error_code() ==
         grpc::StatusCode::UNAVAILABLE);
   // An authenticated RPC works over TLS like over plaintext.
   auto statuses = CallAll({{grpc::CreateChannel(addr, TrustOnly(pki.ca)),

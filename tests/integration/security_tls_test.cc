@@ -19,13 +19,7 @@
 namespace {
 
 grpc::StatusCode Health(const std::shared_ptr<grpc::Channel>& channel) {
-  auto stub = grpc::health::v1::Health::NewStub(channel);
-  grpc::ClientContext ctx;
-  ctx.set_deadline(absl::ToChronoTime(absl::Now() + absl::Seconds(3)));
-  grpc::health::v1::HealthCheckRequest request;
-  request.set_service("liveness");
-  grpc::health::v1::HealthCheckResponse response;
-  return stub->Check(&ctx, request, &response).error_code();
+  return kefu::testing::CheckLiveness(channel).error_code();
 }
 
 }  // namespace

@@ -5,6 +5,8 @@
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "absl/time/clock.h"
+#include "grpc/health/v1/health.grpc.pb.h"
 #include "tests/support/process.h"
 #include "tests/support/servers.h"
 
@@ -37,6 +39,16 @@ absl::StatusOr<TestPki> MakeTestPki(const std::string& prefix) {
     }
   }
   return pki;
+}
+
+grpc::Status CheckLiveness(const std::shared_ptr<grpc::Channel>& channel) {
+  auto stub = grpc::health::v1::Health::NewStub(channel);
+  grpc::ClientContext ctx;
+  ctx.set_deadline(absl::ToChronoTime(absl::Now() + absl::Seconds(3)));
+  grpc::health::v1::HealthCheckRequest request;
+  request.set_service("liveness");
+  grpc::health::v1::HealthCheckResponse response;
+  return stub->Check(&ctx, request, &response);
 }
 
 }  // namespace kefu::testing

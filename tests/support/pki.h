@@ -1,5 +1,8 @@
 #pragma once
 
+#include <grpcpp/grpcpp.h>
+
+#include <memory>
 #include <string>
 
 #include "absl/status/statusor.h"
@@ -16,5 +19,9 @@ struct TestPki {
 
 // Fails with the openssl step's output when a step fails (openssl missing, say).
 absl::StatusOr<TestPki> MakeTestPki(const std::string& prefix);
+
+// A liveness health check through `channel` (3 s deadline): how the TLS tests see whether a
+// client with some credentials gets through.
+grpc::Status CheckLiveness(const std::shared_ptr<grpc::Channel>& channel);
 
 }  // namespace kefu::testing
