@@ -1,5 +1,6 @@
 // PgRecordStore::ApplyEvent: the records other services report through the event
-// stream (docs/API.md "Events"): dialogs, agents, transcripts, visits, card updates.
+// stream (docs/API.md "Events"): dialogs, agents, transcripts, ratings, visits, card
+// updates.
 // Each event is applied together with its processed_events row in one transaction (of its
 // own, or of the consumer's batch of that tenant), so a redelivered event (at-least-once
 // consumption) finds its id and changes nothing.
@@ -181,6 +182,13 @@ constexpr char kCloseEarlierPage[] =
     "  WHERE q.tenant_id = $1 AND q.visit_id = $2 AND q.entered_time < "
     "crm.from_micros($3::bigint))";
 
+// The gateway decides that a dialog is rated (F32, once per dialog) and reports the rating
+// after the dialog's other events; a rating already recorded stays.
+constexpr char kRated[] =
+    "INSERT INTO crm.ratings (tenant_id, dialog_id, customer_id, agent_id, department_id, score,"
+    " comment, invited_by_agent, create_time)"
+    " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, crm.from_micros($9)) ON CONFLICT DO NOTHING";
+
 constexpr char kExclusiveAgent[] =
     "UPDATE crm.customers SET exclusive_agent_id = $3, update_time = now()"
     " WHERE tenant_id = $1 AND customer_id = $2";
@@ -196,6 +204,7 @@ bool Handled(const Event& event) {
     case Event::kDialogEnded:
     case Event::kVisitTracked:
     case Event::kExclusiveAgentBound:
+    case Event::kDialogRated:
       return true;
     default:
       return false;
@@ -412,6 +421,14 @@ EventOutcome ApplyIn(pqxx::work& txn, const Event& event) {
     case Event::kVisitTracked:
       ApplyVisit(txn, tenant, at, event.visit_tracked());
       break;
+    case Event::kDialogRated: {
+      const auto& e = event.dialog_rated();
+      if (e.dialog_id().empty() || e.score() < 1 || e.score() > 5) break;
+      EnsureDialog(txn, tenant, e.dialog_id(), at);
+      txn.exec_params(kRated, tenant, e.dialog_id(), e.customer_id(), e.agent_id(),
+                      e.department_id(), e.score(), e.comment(), e.invited_by_agent(), at);
+      break;
+    }
     case Event::kExclusiveAgentBound: {
       const auto& e = event.exclusive_agent_bound();
       txn.exec_params(kExclusiveAgent, tenant, e.customer_id(), e.agent_id());

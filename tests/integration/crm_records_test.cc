@@ -330,6 +330,60 @@ TEST_CASE(
         grpc::StatusCode::NOT_FOUND);
 }
 
+TEST_CASE(
+    "a rating on the event stream (the gateway's) is recorded after the dialog, once: a "
+    "redelivery or a second rating changes nothing") {
+  Crm crm;
+  const std::string tenant = kefu::testing::UniqueTenant("rated");
+  const std::string admin = TokenFor(tenant, common::ROLE_ADMIN, "admin");
+  DialogScript script;
+  script.tenant = tenant;
+  script.customer_id = "cust-7";
+  auto rated = [&](int score) {
+    ev::Event event = script.Envelope();
+    *event.mutable_occurred_time() = Ts(absl::Now());
+    auto* r = event.mutable_dialog_rated();
+    r->set_dialog_id(script.dialog_id);
+    r->set_customer_id(script.customer_id);
+    r->set_agent_id(script.agent_id);
+    r->set_department_id(script.department_id);
+    r->set_score(score);
+    r->set_comment("很好");
+    return event;
+  };
+  for (const auto& event : script.All()) crm.Publish(event);
+  const ev::Event first = rated(5);
+  crm.Publish(first);
+  crm.Publish(first);     // redelivered
+  crm.Publish(rated(1));  // never sent by the gateway (it rates once); the first stays
+  DialogScript marker;
+  marker.tenant = tenant;
+  for (const auto& event : marker.All()) crm.Publish(event);
+  crm.WaitForEndedDialog(admin, marker.dialog_id);
+
+  crm::Dialog dialog;
+  REQUIRE(crm.GetDialog(admin, script.dialog_id, &dialog).ok());
+  REQUIRE(dialog.has_rating());
+  CHECK(dialog.rating().score() == 5);
+  CHECK(dialog.rating().agent_id() == "agent-1");
+  CHECK(dialog.rating().department_id() == "dept-sales");
+  crm::ListRatingsRequest list;
+  crm::ListRatingsResponse ratings;
+  REQUIRE(crm.records->ListRatings(CallWith(admin).get(), list, &ratings).ok());
+  CHECK(ratings.ratings_size() == 1);
+  // crm records the rating and reports nothing more: the gateway's event is the only one.
+  CHECK(EventsOf(*crm.redis, tenant, "dialog_rated", 3).size() == 3);
+
+  // The RPC refuses to rate a dialog already rated from the stream.
+  crm::RateDialogRequest rate;
+  rate.set_tenant_id(tenant);
+  rate.set_dialog_id(script.dialog_id);
+  rate.set_score(3);
+  crm::RateDialogResponse refused;
+  CHECK(crm.records->RateDialog(CallWith(PlatformToken()).get(), rate, &refused).error_code() ==
+        grpc::StatusCode::ALREADY_EXISTS);
+}
+
 TEST_CASE("offline messages are stored PENDING, listed by status, and replied to once") {
   Crm crm;
   const std::string tenant = kefu::testing::UniqueTenant("offline");
