@@ -125,6 +125,15 @@ TEST_CASE("synonyms of one group share a concept token in both languages") {
   CHECK_FALSE(HasTerm("包裹破损", "~故障"));  // arrived damaged is not "stopped working"
 }
 
+TEST_CASE("the wider shop vocabulary links everyday words to the shop's") {
+  CHECK(HasTerm("这件毛衣想退掉", "~退货"));
+  CHECK(HasTerm("耳机用不了", "~东西"));          // a kind of goods is goods
+  CHECK(HasTerm("my speaker is dead", "~item"));  // likewise in English
+  CHECK(HasTerm("how do I send it back", "~return"));
+  CHECK(HasTerm("登陆不上", "~登录"));        // the common misspelling of 登录
+  CHECK_FALSE(HasTerm("退款到账", "~退货"));  // a refund is not a return of goods
+}
+
 TEST_CASE("language detection tells Chinese from English") {
   using kefu::kb::TextLanguage;
   CHECK(kefu::kb::DetectLanguage("我的快递到哪了") == TextLanguage::kChinese);
