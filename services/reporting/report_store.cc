@@ -13,6 +13,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/time/clock.h"
+#include "absl/time/time.h"
 #include "libs/common/log.h"
 
 namespace kefu::reporting {
@@ -28,8 +29,9 @@ int64_t Micros(const google::protobuf::Duration& d) { return TimeUtil::DurationT
 google::protobuf::Duration Dur(int64_t us) { return TimeUtil::MicrosecondsToDuration(us); }
 google::protobuf::Timestamp Ts(int64_t us) { return TimeUtil::MicrosecondsToTimestamp(us); }
 
-// The tenant's day-rollup lock is taken shared by every apply, before any statement that
-// reads day_zones, and exclusively by EnsureDayZone while it fills a zone's day rows.
+// The tenant's rollup lock is taken shared by every apply, before any statement that reads
+// day_zones or hour_phases, and exclusively by EnsureDayZone and EnsureHourPhase while
+// they fill a zone's day rows or a phase's hour rows.
 #define KEFU_DAYS_LOCK_KEY "hashtextextended('kefu.reporting.days:' || $1::text, 0)"
 constexpr char kMarkProcessed[] =
     "WITH days_lock AS (SELECT pg_advisory_xact_lock_shared(" KEFU_DAYS_LOCK_KEY
@@ -84,8 +86,9 @@ void PrepareOnce(pqxx::connection_base& conn, const pg::Statement& statement) {
 // rows while events are applied, so the additions are collected and written at the end:
 // one statement per table, summed per row, rows in key order (two appliers then lock the
 // rows they share in the same order). The statement for agent_slots adds the same numbers
-// to the agent's day row of each zone in day_zones (the day of the slot), so slots and days
-// never disagree.
+// to the agent's day row of each zone in day_zones (the day of the slot), and the one for
+// group_slots to the group's hour row of each phase in hour_phases (the hour holding the
+// slot), so slots, days and hours never disagree.
 class Rollups {
  public:
   // Adds `adds` to the group_slots row (slot of `at_us`, department).
@@ -101,10 +104,10 @@ class Rollups {
   void Flush(pqxx::work& txn, const std::string& tenant) {
     static const pg::Statement group_sql = {
         "reporting_add_group_slots",
-        FlushSql("group_slots", {"department_id"}, kGroupColumns, /*days=*/false)};
+        FlushSql("group_slots", {"department_id"}, kGroupColumns, Coarser::kGroupHours)};
     static const pg::Statement agent_sql = {
         "reporting_add_agent_slots",
-        FlushSql("agent_slots", {"agent_id", "department_id"}, kAgentColumns, /*days=*/true)};
+        FlushSql("agent_slots", {"agent_id", "department_id"}, kAgentColumns, Coarser::kAgentDays)};
     group_.Flush(txn, tenant, group_sql);
     agent_.Flush(txn, tenant, agent_sql);
   }
@@ -147,10 +150,13 @@ class Rollups {
     return absl::StrCat("{", absl::StrJoin(values, ","), "}");
   }
 
+  // The coarser rollup a slot statement also adds to.
+  enum class Coarser { kAgentDays, kGroupHours };
+
   // $1 tenant, $2 the instants, then one array per key and per sum column.
   template <size_t N>
   static std::string FlushSql(const char* table, const std::vector<std::string>& keys,
-                              const char* const (&columns)[N], bool days) {
+                              const char* const (&columns)[N], Coarser coarser) {
     std::vector<std::string> arrays = {"$2::bigint[]"}, names = {"at_us"}, sums, sets;
     for (const auto& k : keys) {
       arrays.push_back(absl::StrCat("$", arrays.size() + 2, "::text[]"));
@@ -173,7 +179,18 @@ class Rollups {
         ") SELECT $1::text, reporting.slot_of(reporting.ts(at_us)), ", key_list, ", ",
         absl::StrJoin(sums, ", "), " FROM d GROUP BY ", group, " ORDER BY ", group,
         " ON CONFLICT (tenant_id, slot, ", key_list, ") DO UPDATE SET ", absl::StrJoin(sets, ", "));
-    if (!days) return absl::StrCat(deltas, " ", slots);
+    if (coarser == Coarser::kGroupHours) {
+      return absl::StrCat(
+          deltas, ", slots AS (", slots,
+          ") INSERT INTO reporting.group_hours AS r (tenant_id, phase_minutes, hour, ", key_list,
+          ", ", column_list,
+          ") SELECT $1::text, p.phase_minutes,"
+          " reporting.hour_of(reporting.slot_of(reporting.ts(at_us)), p.phase_minutes), ",
+          key_list, ", ", absl::StrJoin(sums, ", "),
+          " FROM d, reporting.hour_phases p WHERE p.tenant_id = $1::text GROUP BY 2, 3, 4"
+          " ORDER BY 2, 3, 4 ON CONFLICT (tenant_id, phase_minutes, hour, ",
+          key_list, ") DO UPDATE SET ", absl::StrJoin(sets, ", "));
+    }
     return absl::StrCat(
         deltas, ", slots AS (", slots,
         ") INSERT INTO reporting.agent_days AS r (tenant_id,"
@@ -646,22 +663,93 @@ std::vector<absl::StatusOr<ApplyOutcome>> ReportStore::ApplyEvents(
   return outcomes;
 }
 
+namespace {
+
+// How a range is read from the group hour rows of one phase: the hours [lo, hi) starting
+// `phase` minutes past a UTC hour lie wholly inside it and are read from group_hours; the
+// slots of [start, lo) and [hi, end) from group_slots. Without whole hours (or hour rows
+// kept for the phase) it is all edge.
+struct HourSplit {
+  int phase = 0;
+  int64_t lo_us = 0, hi_us = 0;
+};
+
+// $1 tenant, $2 start, $3 end, $4 zone, $5 phase. The whole hours of the range, when the
+// phase's rows are kept, and only when each of them is one local hour of the zone: its four
+// slots fall in the same local hour (as the report groups them), which fails when the
+// zone's offset is not of this phase for part of the range (a DST change of 30 minutes,
+// a zone that changed its offset).
+constexpr char kHourSplit[] =
+    "WITH b AS (SELECT reporting.hour_of(reporting.ts($2::bigint - 1), $5::smallint)"
+    "  + interval '1 hour' AS lo, reporting.hour_of(reporting.ts($3::bigint), $5::smallint) AS hi)"
+    " SELECT reporting.micros(lo), reporting.micros(hi) FROM b WHERE lo < hi"
+    " AND EXISTS (SELECT 1 FROM reporting.hour_phases WHERE tenant_id = $1"
+    "  AND phase_minutes = $5::smallint)"
+    " AND (SELECT bool_and(date_trunc('hour', (h + interval '15 minutes') AT TIME ZONE $4::text) = "
+    "l"
+    "   AND date_trunc('hour', (h + interval '30 minutes') AT TIME ZONE $4::text) = l"
+    "   AND date_trunc('hour', (h + interval '45 minutes') AT TIME ZONE $4::text) = l)"
+    "  FROM generate_series(lo, hi - interval '1 hour', interval '1 hour') AS h,"
+    "  LATERAL (SELECT date_trunc('hour', h AT TIME ZONE $4::text) AS l) AS hour_start)";
+
+HourSplit SplitHours(pqxx::work& txn, const ReportQuery& q, std::optional<int> phase) {
+  HourSplit split;
+  split.lo_us = split.hi_us = q.end_us;
+  if (!phase) return split;
+  pqxx::result r = txn.exec_params(kHourSplit, q.tenant, q.start_us, q.end_us, q.time_zone, *phase);
+  if (r.empty()) return split;
+  split.phase = *phase;
+  split.lo_us = r[0][0].as<int64_t>();
+  split.hi_us = r[0][1].as<int64_t>();
+  return split;
+}
+
+}  // namespace
+
+std::optional<int> ReportStore::HourPhase(const std::string& time_zone, int64_t at_us) {
+  absl::TimeZone zone;
+  if (!absl::LoadTimeZone(time_zone, &zone)) return std::nullopt;
+  const int offset_s = zone.At(absl::FromUnixMicros(at_us)).offset;
+  if (offset_s % (15 * 60) != 0) return std::nullopt;
+  return ((-offset_s / 60) % 60 + 60) % 60;
+}
+
 absl::StatusOr<std::vector<v1::GroupHourlyRow>> ReportStore::GroupDialogs(const ReportQuery& q,
                                                                           bool hourly) {
+  std::optional<int> phase;
+  if (options_.hour_rollups) phase = HourPhase(q.time_zone, q.start_us);
+  if (phase) TryHourPhase(q.tenant, *phase);
   // Grouped by the local hour (day) itself, formatted once per result row rather than on
-  // every slot row (bench/reporting).
-  const std::string local =
-      absl::StrCat("date_trunc('", hourly ? "hour" : "day", "', slot AT TIME ZONE $4)");
-  const std::string hour = hourly ? absl::StrCat("extract(hour FROM ", local, ")::int") : "0";
-  const std::string sql =
-      absl::StrCat("SELECT to_char(", local, ", 'YYYY-MM-DD') AS day, ", hour,
-                   " AS hour, department_id, " KEFU_DIALOG_SUMS " FROM reporting.group_slots WHERE",
-                   kRange, " AND $6::text IS NOT NULL GROUP BY ", local,
-                   ", department_id HAVING sum(total) > 0 ORDER BY 1, 2, 3");
+  // every rollup row (bench/reporting). An hour row's four slots share their local hour
+  // (SplitHours), so it is grouped as each of them would be.
+  auto local = [&](const char* column) {
+    return absl::StrCat("date_trunc('", hourly ? "hour" : "day", "', ", column,
+                        " AT TIME ZONE $4::text)");
+  };
+  constexpr char kColumns[] =
+      "department_id, total, valid, invalid, connected, abandoned, offline_messages,"
+      " transferred, wait_us, talk_us";
+  const std::string slots =
+      absl::StrCat(" SELECT ", local("slot"), " AS local_at, ", kColumns,
+                   " FROM reporting.group_slots WHERE tenant_id = $1", kDepartmentFilter);
+  const std::string sql = absl::StrCat(
+      "SELECT to_char(local_at, 'YYYY-MM-DD') AS day, ",
+      hourly ? "extract(hour FROM local_at)::int" : "0",
+      " AS hour, department_id, " KEFU_DIALOG_SUMS " FROM (SELECT ", local("hour"),
+      " AS local_at, ", kColumns,
+      " FROM reporting.group_hours WHERE tenant_id = $1 AND phase_minutes = $7::smallint"
+      " AND hour >= reporting.ts($8::bigint) AND hour < reporting.ts($9::bigint)",
+      kDepartmentFilter, " UNION ALL", slots,
+      " AND slot >= reporting.ts($2::bigint) AND slot < reporting.ts($8::bigint) UNION ALL", slots,
+      " AND slot >= reporting.ts($9::bigint) AND slot < reporting.ts($3::bigint)) AS r"
+      " WHERE $6::text IS NOT NULL GROUP BY local_at, department_id HAVING sum(total) > 0"
+      " ORDER BY 1, 2, 3");
   return pool_->TransactIn(
       q.tenant, [&](pqxx::work& txn) -> absl::StatusOr<std::vector<v1::GroupHourlyRow>> {
+        const HourSplit split = SplitHours(txn, q, phase);
         pqxx::result r = txn.exec_params(sql, q.tenant, q.start_us, q.end_us, q.time_zone,
-                                         pg::TextArray(q.departments), pg::TextArray(q.agents));
+                                         pg::TextArray(q.departments), pg::TextArray(q.agents),
+                                         split.phase, split.lo_us, split.hi_us);
         std::vector<v1::GroupHourlyRow> rows;
         rows.reserve(r.size());
         for (const auto& row : r) {
@@ -1095,6 +1183,67 @@ absl::StatusOr<bool> ReportStore::EnsureDayZone(const std::string& tenant,
                {"seconds", absl::StrCat(absl::ToDoubleSeconds(absl::Now() - start))}});
     return true;
   });
+}
+
+namespace {
+
+constexpr char kPhaseKept[] =
+    "SELECT count(*) FROM reporting.hour_phases WHERE tenant_id = $1 AND phase_minutes = $2";
+constexpr char kAddPhase[] =
+    "INSERT INTO reporting.hour_phases (tenant_id, phase_minutes) VALUES ($1, $2)";
+constexpr char kFillGroupHours[] =
+    "INSERT INTO reporting.group_hours (tenant_id, phase_minutes, hour, department_id, total,"
+    " valid, invalid, connected, abandoned, offline_messages, transferred, wait_us, talk_us,"
+    " rated, score_sum, s1, s2, s3, s4, s5)"
+    " SELECT $1, $2::smallint, reporting.hour_of(slot, $2::smallint), department_id, sum(total),"
+    " sum(valid), sum(invalid), sum(connected), sum(abandoned), sum(offline_messages),"
+    " sum(transferred), sum(wait_us), sum(talk_us), sum(rated), sum(score_sum), sum(s1), sum(s2),"
+    " sum(s3), sum(s4), sum(s5)"
+    " FROM reporting.group_slots WHERE tenant_id = $1 GROUP BY 3, 4 ORDER BY 3, 4";
+
+}  // namespace
+
+absl::StatusOr<bool> ReportStore::EnsureHourPhase(const std::string& tenant, int phase_minutes) {
+  if (!options_.hour_rollups || phase_minutes < 0 || phase_minutes > 45 ||
+      phase_minutes % 15 != 0) {
+    return false;
+  }
+  return pool_->TransactIn(tenant, [&](pqxx::work& txn) -> absl::StatusOr<bool> {
+    if (txn.exec_params1(kPhaseKept, tenant, phase_minutes)[0].as<int64_t>() > 0) return true;
+    // Exclusive, as for a day zone: each event lands in the phase's hours exactly once.
+    txn.exec("SET LOCAL statement_timeout = '10min'");
+    txn.exec_params(kLockDays, tenant);
+    if (txn.exec_params1(kPhaseKept, tenant, phase_minutes)[0].as<int64_t>() > 0) return true;
+    const absl::Time start = absl::Now();
+    txn.exec_params(kAddPhase, tenant, phase_minutes);
+    const pqxx::result hours = txn.exec_params(kFillGroupHours, tenant, phase_minutes);
+    log::Info("hour rollups filled for a report hour phase",
+              {{"tenant", tenant},
+               {"phase_minutes", absl::StrCat(phase_minutes)},
+               {"group_hours", absl::StrCat(hours.affected_rows())},
+               {"seconds", absl::StrCat(absl::ToDoubleSeconds(absl::Now() - start))}});
+    return true;
+  });
+}
+
+void ReportStore::TryHourPhase(const std::string& tenant, int phase_minutes) {
+  const auto key = std::make_pair(tenant, phase_minutes);
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (phases_known_.contains(key)) return;
+  }
+  auto kept = EnsureHourPhase(tenant, phase_minutes);
+  if (!kept.ok()) {
+    // The report reads the 15-minute rows this time; the next one tries again.
+    log::Warn("hour rollups not filled for a report hour phase",
+              {{"tenant", tenant},
+               {"phase_minutes", absl::StrCat(phase_minutes)},
+               {"error", kept.status().ToString()}});
+    return;
+  }
+  if (!*kept) return;
+  std::lock_guard<std::mutex> lock(mu_);
+  phases_known_.insert(key);
 }
 
 void ReportStore::TryDayZone(const std::string& tenant, const std::string& time_zone) {

@@ -3,6 +3,7 @@
 #include <cstdint>
 #include <map>
 #include <mutex>
+#include <optional>
 #include <set>
 #include <string>
 #include <utility>
@@ -51,11 +52,14 @@ struct ReportStoreOptions {
   // Zones whose day rows are kept per tenant: every event that adds to an agent's figures
   // writes one day row per zone. Reports in further zones read the 15-minute rows.
   int max_day_zones = 3;
+  // The group reports (F62, F63) read hour rollups for the whole hours of their range
+  // (migrations/004_group_hours.sql); false reads only the 15-minute rows (tests compare).
+  bool hour_rollups = true;
 };
 
 // The reporting schema in PostgreSQL: facts keyed by what makes them unique, their
-// 15-minute rollups (migrations/002_rollups.sql) and per-day agent rollups (003), every
-// query bound to its tenant.
+// 15-minute rollups (migrations/002_rollups.sql), per-day agent rollups (003) and hourly
+// group rollups (004), every query bound to its tenant.
 class ReportStore final {
  public:
   explicit ReportStore(pg::Pool* pool, ReportStoreOptions options = {})
@@ -102,15 +106,31 @@ class ReportStore final {
   // max_day_zones zones or day rollups are off. The per-agent reports call it.
   absl::StatusOr<bool> EnsureDayZone(const std::string& tenant, const std::string& time_zone);
 
+  // Keeps group hour rows starting `phase_minutes` (0, 15, 30 or 45) past each UTC hour
+  // from now on, filling them from group_slots first (once per tenant and phase, under the
+  // tenant's lock, as EnsureDayZone). True when the phase's rows are kept; false for
+  // another phase or when hour rollups are off. The group reports call it.
+  absl::StatusOr<bool> EnsureHourPhase(const std::string& tenant, int phase_minutes);
+
+  // The phase of `time_zone`'s hours at `at_us`: the minutes past the UTC hour at which its
+  // local hours start, minus its UTC offset modulo one hour (30 for UTC+5:30 and UTC-3:30,
+  // 15 for UTC+5:45); nullopt for an unknown zone or an offset that is not a whole number
+  // of 15 minutes (local mean times before 1900).
+  static std::optional<int> HourPhase(const std::string& time_zone, int64_t at_us);
+
  private:
   // EnsureDayZone, logging a failure: a report then reads the 15-minute rows.
   void TryDayZone(const std::string& tenant, const std::string& time_zone);
+  // EnsureHourPhase likewise.
+  void TryHourPhase(const std::string& tenant, int phase_minutes);
 
   pg::Pool* pool_;
   const ReportStoreOptions options_;
   std::mutex mu_;
   // (tenant, zone) pairs EnsureDayZone has answered for good: kept, or over the limit.
   std::set<std::pair<std::string, std::string>> zones_known_;  // guarded by mu_
+  // (tenant, phase) pairs whose hour rows EnsureHourPhase has answered are kept.
+  std::set<std::pair<std::string, int>> phases_known_;  // guarded by mu_
 };
 
 // Rates and averages of DialogCounts from its counters and the summed wait/talk time of
