@@ -5,7 +5,9 @@
 // own, or of the consumer's batch of that tenant), so a redelivered event (at-least-once
 // consumption) finds its id and changes nothing.
 // Events may arrive in any order across producers: every handler creates the dialog
-// row it needs and only fills what it knows.
+// row it needs and only fills what it knows. Once DialogEnded has given the dialog its
+// final account, an assignment or transfer that arrives later (redelivered after a failed
+// attempt, or applied by another replica) changes nothing: it would add a segment.
 #include <optional>
 #include <vector>
 
@@ -51,6 +53,13 @@ constexpr char kFirstContact[] =
     "UPDATE crm.customers SET first_contact_time ="
     " LEAST(COALESCE(first_contact_time, crm.from_micros($3)), crm.from_micros($3))"
     " WHERE tenant_id = $1 AND customer_id = $2";
+
+// The dialog row, locked until the transaction ends, unless DialogEnded has been applied
+// (end_time is set only there). The lock orders an assignment and a DialogEnded applied by
+// two transactions at once: the one that waits sees what the other committed.
+constexpr char kLockOpenDialog[] =
+    "SELECT 1 FROM crm.dialogs WHERE tenant_id = $1 AND dialog_id = $2 AND end_time IS NULL"
+    " FOR UPDATE";
 
 // First assignment: connected, the wait until now, the department of the agent.
 constexpr char kAssigned[] =
@@ -225,6 +234,13 @@ void EnsureDialog(pqxx::work& txn, const std::string& tenant, const std::string&
   txn.exec_params(kEnsureDialog, tenant, dialog_id, at);
 }
 
+// EnsureDialog, then true while the dialog is open (and locks it), false once it has ended.
+bool EnsureOpenDialog(pqxx::work& txn, const std::string& tenant, const std::string& dialog_id,
+                      int64_t at) {
+  EnsureDialog(txn, tenant, dialog_id, at);
+  return !txn.exec_params(kLockOpenDialog, tenant, dialog_id).empty();
+}
+
 void AddAgent(pqxx::work& txn, const std::string& tenant, const std::string& dialog_id,
               const std::string& agent_id, const std::string& department_id, int initiation,
               int64_t at) {
@@ -272,7 +288,8 @@ void ApplyAssigned(pqxx::work& txn, const std::string& tenant, int64_t at,
                    const std::string& agent_id, const std::string& department_id, int tier,
                    int initiation, int64_t waited_us) {
   if (dialog_id.empty() || agent_id.empty()) return;
-  EnsureDialog(txn, tenant, dialog_id, at);
+  // After the end the gateway's segments are the record (F53).
+  if (!EnsureOpenDialog(txn, tenant, dialog_id, at)) return;
   txn.exec_params(kAssigned, tenant, dialog_id, customer_id, department_id, tier, waited_us);
   AddAgent(txn, tenant, dialog_id, agent_id, department_id, initiation, at);
 }
@@ -281,7 +298,7 @@ void ApplyTransferred(pqxx::work& txn, const std::string& tenant, int64_t at,
                       const kefu::events::v1::ContactTransferred& e) {
   const std::string dialog_id = ResolveDialog(txn, tenant, e.dialog_id(), e.contact_id());
   if (dialog_id.empty()) return;
-  EnsureDialog(txn, tenant, dialog_id, at);
+  if (!EnsureOpenDialog(txn, tenant, dialog_id, at)) return;
   if (!e.from_agent_id().empty())
     txn.exec_params(kCloseAgent, tenant, dialog_id, e.from_agent_id(), at);
   // A transfer to a department or a bot gets its agent with the ContactAssigned that follows.
