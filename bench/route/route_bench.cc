@@ -275,6 +275,75 @@ int Acd50(int seconds_per_rate) {
 
 }  // namespace
 
+namespace {
+
+// Redis's CPU time (user + sys, seconds) when read.
+struct RedisCpu {
+  double seconds = 0;
+  absl::Time at;
+};
+
+// The value of `field:` in an INFO reply, or "" when absent.
+std::string InfoField(const std::string& info, const std::string& field) {
+  const size_t at = info.find(field + ":");
+  if (at == std::string::npos) return "";
+  const size_t begin = at + field.size() + 1;
+  return info.substr(begin, info.find_first_of("\r\n,", begin) - begin);
+}
+
+RedisCpu ReadRedisCpu(kefu::redis::Pool& pool) {
+  RedisCpu out;
+  out.at = absl::Now();
+  auto info = pool.Command({"INFO", "cpu"});
+  if (!info.ok()) return out;
+  const std::string text(kefu::redis::ReplyString(**info));
+  double user = 0, sys = 0;
+  (void)absl::SimpleAtod(InfoField(text, "used_cpu_user"), &user);
+  (void)absl::SimpleAtod(InfoField(text, "used_cpu_sys"), &sys);
+  out.seconds = user + sys;
+  return out;
+}
+
+// EVALSHA calls since the last CONFIG RESETSTAT and Redis's time per call (the script's run
+// time, without the network).
+struct ScriptStats {
+  long calls = 0;
+  double usec_per_call = 0;
+  long commands = 0;  // every command, EVALSHA and the scripts' calls alike
+};
+
+ScriptStats ReadScriptStats(kefu::redis::Pool& pool) {
+  ScriptStats out;
+  auto info = pool.Command({"INFO", "commandstats"});
+  if (!info.ok()) return out;
+  const std::string text(kefu::redis::ReplyString(**info));
+  const size_t at = text.find("cmdstat_evalsha:");
+  if (at == std::string::npos) return out;
+  const std::string line = text.substr(at, text.find('\n', at) - at);
+  const auto value = [&](const std::string& key) {
+    const size_t k = line.find(key + "=");
+    if (k == std::string::npos) return std::string();
+    const size_t b = k + key.size() + 1;
+    return line.substr(b, line.find(',', b) - b);
+  };
+  (void)absl::SimpleAtoi(value("calls"), &out.calls);
+  (void)absl::SimpleAtod(value("usec_per_call"), &out.usec_per_call);
+  // Every command Redis ran, scripts' own calls included: the work, whatever the load.
+  for (size_t pos = text.find("cmdstat_"); pos != std::string::npos;
+       pos = text.find("cmdstat_", pos + 1)) {
+    const std::string stat = text.substr(pos, text.find('\n', pos) - pos);
+    const size_t k = stat.find("calls=");
+    long calls = 0;
+    if (k != std::string::npos &&
+        absl::SimpleAtoi(stat.substr(k + 6, stat.find(',', k) - k - 6), &calls)) {
+      out.commands += calls;
+    }
+  }
+  return out;
+}
+
+}  // namespace
+
 int main(int argc, char** argv) {
   for (int i = 1; i + 1 < argc; ++i) {
     if (std::string(argv[i]) == "--scenario" && std::string(argv[i + 1]) == "acd50") {
@@ -330,7 +399,13 @@ int main(int argc, char** argv) {
       "p999_us=%.0f (no offer: %d)\n",
       rate, seconds, p50, p99, p999, misses.load());
 
-  // Saturation, closed loop: every thread routes contacts back to back.
+  // Saturation, closed loop: every thread routes contacts back to back. Redis's own view of
+  // the same seconds (script time per call, its CPU) shows whether Redis is what limits.
+  kefu::redis::PoolOptions redis_options;
+  redis_options.url = *kefu::redis::ParseUrl(kefu::testing::SharedEnv().redis_url);
+  kefu::redis::Pool redis_pool(redis_options);
+  (void)redis_pool.Command({"CONFIG", "RESETSTAT"});
+  const RedisCpu cpu_before = ReadRedisCpu(redis_pool);
   std::atomic<int> routed{0};
   const absl::Time sat_end = absl::Now() + absl::Seconds(seconds);
   {
@@ -348,6 +423,16 @@ int main(int argc, char** argv) {
   const double rps = routed.load() / static_cast<double>(seconds);
   std::printf("saturation (%d threads): routed_per_s=%.0f (each: enqueue + accept + release)\n",
               threads, rps);
+  const RedisCpu cpu_after = ReadRedisCpu(redis_pool);
+  const ScriptStats scripts = ReadScriptStats(redis_pool);
+  std::printf(
+      "redis during saturation: scripts=%ld script_us_per_call=%.1f script_us_per_contact=%.0f "
+      "redis_commands_per_contact=%.1f redis_cpu=%.0f%% of one core\n",
+      scripts.calls, scripts.usec_per_call,
+      scripts.calls * scripts.usec_per_call / std::max(1, routed.load()),
+      static_cast<double>(scripts.commands) / std::max(1, routed.load()),
+      100 * (cpu_after.seconds - cpu_before.seconds) /
+          absl::ToDoubleSeconds(cpu_after.at - cpu_before.at));
 
   // The throughput floor, closed loop on the same threads: empty gRPC calls (health Check,
   // no auth, no Redis) per second. A routed contact takes three calls, so a third of this

@@ -302,22 +302,29 @@ absl::StatusOr<ContactSnapshot> RedisRouter::Contact(const std::string& tenant,
 
 absl::Status RedisRouter::PutQueue(const std::string& tenant, const std::string& queue_id,
                                    const QueueConfig& config, bool is_default) {
-  auto lease = pool_->Acquire();
-  if (!lease.ok()) return lease.status();
   const std::string strategy = std::to_string(config.strategy);
   const std::string offer = std::to_string(absl::ToInt64Milliseconds(config.offer_timeout));
   const std::string reject = std::to_string(absl::ToInt64Milliseconds(config.reject_delay));
   const std::string no_answer = std::to_string(absl::ToInt64Milliseconds(config.no_answer_delay));
   const std::string exclusive = std::to_string(absl::ToInt64Milliseconds(config.exclusive_wait));
-  if (auto added = (*lease)->Command({"SADD", Key(tenant, "queues"), queue_id}); !added.ok()) {
-    return added.status();
-  }
-  auto st = (*lease)->Command({"HSET", Key(tenant, "qcfg:" + queue_id), "strategy", strategy,
-                               "offer_timeout_ms", offer, "reject_delay_ms", reject,
-                               "no_answer_delay_ms", no_answer, "exclusive_wait_ms", exclusive});
-  if (!st.ok()) return st.status();
-  if (is_default) return (*lease)->Command({"SET", Key(tenant, "defaultq"), queue_id}).status();
-  return absl::OkStatus();
+  {
+    auto lease = pool_->Acquire();
+    if (!lease.ok()) return lease.status();
+    if (auto added = (*lease)->Command({"SADD", Key(tenant, "queues"), queue_id}); !added.ok()) {
+      return added.status();
+    }
+    auto st = (*lease)->Command({"HSET", Key(tenant, "qcfg:" + queue_id), "strategy", strategy,
+                                 "offer_timeout_ms", offer, "reject_delay_ms", reject,
+                                 "no_answer_delay_ms", no_answer, "exclusive_wait_ms", exclusive});
+    if (!st.ok()) return st.status();
+    if (is_default) {
+      if (auto set = (*lease)->Command({"SET", Key(tenant, "defaultq"), queue_id}); !set.ok()) {
+        return set.status();
+      }
+    }
+  }  // the connection goes back before the script takes one
+  // The strategy may have changed: the queue's free index is rebuilt in its order.
+  return Run(tenant, {"queue", queue_id}).status();
 }
 
 absl::Status RedisRouter::PutDepartment(const std::string& tenant, const std::string& department_id,
@@ -332,6 +339,9 @@ absl::Status RedisRouter::DeleteQueue(const std::string& tenant, const std::stri
     return st.status();
   }
   if (auto st = (*lease)->Command({"DEL", Key(tenant, "qcfg:" + queue_id)}); !st.ok()) {
+    return st.status();
+  }
+  if (auto st = (*lease)->Command({"DEL", Key(tenant, "qfree:" + queue_id)}); !st.ok()) {
     return st.status();
   }
   auto current = (*lease)->Command({"GET", Key(tenant, "defaultq")});
@@ -415,8 +425,13 @@ absl::Status RedisRouter::PutAgent(const std::string& tenant, const std::string&
     auto old = conn.Command({"SMEMBERS", queues_key});
     if (!old.ok()) return old.status();
     for (size_t i = 0; i < (*old)->elements; ++i) {
-      auto st = conn.Command({"SREM", Key(tenant, "qagents:" + Str((*old)->element[i])), agent_id});
+      const std::string q = Str((*old)->element[i]);
+      auto st = conn.Command({"SREM", Key(tenant, "qagents:" + q), agent_id});
       if (!st.ok()) return st.status();
+      // Out of the old queue's free index too; the script re-adds it where it still serves.
+      if (auto zrem = conn.Command({"ZREM", Key(tenant, "qfree:" + q), agent_id}); !zrem.ok()) {
+        return zrem.status();
+      }
     }
     if (auto st = conn.Command({"DEL", queues_key}); !st.ok()) return st.status();
     for (const std::string& q : queue_ids) {

@@ -32,6 +32,7 @@ local function set_status(agent, status, reason)
   local old = tonumber(f[1]) or OFFLINE
   if old == status then return old end
   redis.call('HSET', key, 'status', status, 'reason', reason, 'since', now)
+  agent_reindex(P, agent, now)  -- the router's free-agent index, in the same step
   emit(62, 'agent_status_changed',
        pb_str(1, agent) .. pb_str(2, f[3]) .. pb_int(3, old) .. pb_int(4, status) ..
        pb_int(5, reason) .. pb_millis(6, now - (tonumber(f[2]) or now)))

@@ -34,6 +34,9 @@
 --   P eligwait:<a>    set   such contacts agent a may take (woken when a frees up)
 --   P ring:<cid>      hash  ring-all (F12): agent -> offer id of the contact's open offers;
 --                          the contact holds ring = 1 while it is routed by ring-all
+--   P qfree:<q>       zset  free agents of queue q in the order q's strategy picks them
+--                          (libs/redis/lua/agent_index.lua, kept by this script and presence's)
+--   P qxfer:<q>       set   transferred contacts waiting in q (BUSY agents may take them, F20)
 local stream = KEYS[1]
 local op = ARGV[1]
 local tenant = ARGV[2]
@@ -80,6 +83,8 @@ local function candidates_of(ids, transfer)
   return out
 end
 
+-- Every agent of queue q that may take a contact now, read one by one: for transfers
+-- (BUSY agents too) and SuggestAgents; routing a new contact reads the free index instead.
 local function candidates(q, transfer)
   return candidates_of(redis.call('SMEMBERS', P .. 'qagents:' .. q), transfer)
 end
@@ -108,6 +113,57 @@ end
 local function serves(agent, tier)
   if agent.tiers == '' or tier == '0' then return true end
   return string.find(',' .. agent.tiers .. ',', ',' .. tier .. ',', 1, true) ~= nil
+end
+
+local INDEX_BATCH = 16
+
+-- The first free agent of queue q (its free index, in strategy order) that serves `tier`;
+-- members that turn out not to be free any more are dropped from the index on the way.
+-- Round robin takes the first such agent after the last one served, by id.
+local function pick_free(q, tier)
+  local key = P .. 'qfree:' .. q
+  local rr = qcfg(q, 'strategy', 1) == 3
+  local last = rr and (redis.call('HGET', P .. 'qcfg:' .. q, 'rr_last') or '') or ''
+  local function scan(min)
+    local offset = 0
+    while true do
+      local ids
+      if rr then
+        ids = redis.call('ZRANGEBYLEX', key, min, '+', 'LIMIT', offset, INDEX_BATCH)
+      else
+        ids = redis.call('ZRANGE', key, offset, offset + INDEX_BATCH - 1)
+      end
+      if #ids == 0 then return nil end
+      local dropped = 0
+      for _, id in ipairs(ids) do
+        local a = candidate(id, false)
+        if not a then
+          redis.call('ZREM', key, id)
+          dropped = dropped + 1
+        elseif serves(a, tier) then
+          return a
+        end
+      end
+      offset = offset + #ids - dropped
+    end
+  end
+  local a
+  if rr and last ~= '' then a = scan('(' .. last) end
+  if not a then a = scan('-') end
+  if a and rr then redis.call('HSET', P .. 'qcfg:' .. q, 'rr_last', a.id) end
+  return a
+end
+
+-- Every free agent of queue q, by id (ring-all), stale members dropped.
+local function free_agents(q)
+  local key = P .. 'qfree:' .. q
+  local out = {}
+  for _, id in ipairs(redis.call('ZRANGE', key, 0, -1)) do
+    local a = candidate(id, false)
+    if a then out[#out + 1] = a else redis.call('ZREM', key, id) end
+  end
+  table.sort(out, function(x, y) return x.id < y.id end)
+  return out
 end
 
 -- Picks an agent of `cands` for a contact of `tier` by the queue's strategy (F12).
@@ -153,8 +209,10 @@ local function offer(cid, a, q)
              'deadline', deadline, 'offer_ms', now, 'ring', '')
   redis.call('ZREM', P .. 'queue:' .. q, cid)
   redis.call('SREM', P .. 'qelig:' .. q, cid)
+  redis.call('SREM', P .. 'qxfer:' .. q, cid)
   redis.call('ZADD', P .. 'offers', deadline, cid)
   redis.call('HINCRBY', P .. 'agent:' .. a.id, 'load', 1)
+  agent_reindex(P, a.id, now)
   emit(22, 'offer_created',
        pb_str(1, offer_id) .. pb_str(2, cid) .. pb_str(3, redis.call('HGET', c, 'dialog')) ..
        pb_str(4, a.id) .. pb_str(5, q) .. pb_millis(6, deadline) .. pb_int(7, attempt))
@@ -180,6 +238,7 @@ local function ring(cid, pool, tier, q)
     local offer_id = cid .. '#' .. attempt .. '.' .. i
     redis.call('HSET', rk, a.id, offer_id)
     redis.call('HINCRBY', P .. 'agent:' .. a.id, 'load', 1)
+    agent_reindex(P, a.id, now)
     emit(22, 'offer_created',
          pb_str(1, offer_id) .. pb_str(2, cid) .. pb_str(3, dialog) .. pb_str(4, a.id) ..
          pb_str(5, q) .. pb_millis(6, deadline) .. pb_int(7, attempt))
@@ -188,6 +247,7 @@ local function ring(cid, pool, tier, q)
              'deadline', deadline, 'offer_ms', now)
   redis.call('ZREM', P .. 'queue:' .. q, cid)
   redis.call('SREM', P .. 'qelig:' .. q, cid)
+  redis.call('SREM', P .. 'qxfer:' .. q, cid)
   redis.call('ZADD', P .. 'offers', deadline, cid)
   return rung
 end
@@ -211,21 +271,24 @@ local function match(q)
   local made = {}
   -- Nobody waiting: nothing to match (the common case when an agent frees up).
   if redis.call('ZCARD', P .. 'queue:' .. q) == 0 then return made end
-  local cands = candidates(q, false)
-  local transfer_cands = nil  -- BUSY agents too, for transferred contacts (F20)
+  local free_key = P .. 'qfree:' .. q
   -- Contacts waiting for an exclusive agent may be served outside the queue's agents,
-  -- and so may contacts restricted to designated agents or departments.
+  -- and so may contacts restricted to designated agents or departments; transferred
+  -- contacts may go to BUSY agents (F20). Otherwise only the free index matters.
   local exclusive_waits = redis.call('ZCARD', P .. 'exclexp') > 0
   local restricted = redis.call('SCARD', P .. 'qelig:' .. q) > 0
-  if #cands == 0 and not exclusive_waits and not restricted then
-    transfer_cands = candidates(q, true)
-    if #transfer_cands == 0 then return made end
+  local transfers = redis.call('SCARD', P .. 'qxfer:' .. q) > 0
+  local function stuck()
+    return not exclusive_waits and not restricted and not transfers and
+           redis.call('ZCARD', free_key) == 0
   end
-  local lists = {cands}
-  if transfer_cands then lists[#lists + 1] = transfer_cands end
-  local eligible = {}  -- elig key -> candidate list, built once per call
+  if stuck() then return made end
+  local lists = {}           -- candidate lists read one by one (transfers, restrictions)
+  local transfer_cands = nil -- BUSY agents too, for transferred contacts (F20)
+  local eligible = {}        -- elig key -> candidate list, built once per call
   local ring_all = qcfg(q, 'strategy', 1) == 5
-  -- The agent took one more contact: keep its load in step in every candidate list.
+  -- The agent took one more contact: keep its load in step in every candidate list (the
+  -- free index is kept by offer / ring themselves).
   local function took(a)
     local load = a.load + 1
     for _, list in ipairs(lists) do
@@ -241,14 +304,11 @@ local function match(q)
   end
   local waiting = redis.call('ZRANGE', P .. 'queue:' .. q, 0, MATCH_SCAN - 1)
   for _, cid in ipairs(waiting) do
-    if #cands == 0 and transfer_cands and #transfer_cands == 0 and not exclusive_waits and
-        not restricted then
-      break
-    end
+    if stuck() then break end
     local f = redis.call('HMGET', P .. 'contact:' .. cid, 'tier', 'transfer', 'excl',
                          'excl_until', 'elig_a', 'elig_d')
     local tier = f[1] or '0'
-    local pool = cands
+    local pool = nil  -- nil: the queue's free index
     if f[2] == '1' then
       if not transfer_cands then
         transfer_cands = candidates(q, true)
@@ -272,12 +332,13 @@ local function match(q)
         took(a)
       end
     elseif ring_all then
-      for _, a in ipairs(ring(cid, pool, tier, q)) do
+      for _, a in ipairs(ring(cid, pool or free_agents(q), tier, q)) do
         made[#made + 1] = cid .. '=' .. a.id .. '=ring'
         took(a)
       end
     else
-      local a = pick(q, pool, tier)
+      local a
+      if pool then a = pick(q, pool, tier) else a = pick_free(q, tier) end
       if a then
         made[#made + 1] = cid .. '=' .. a.id .. '=' .. offer(cid, a, q)
         took(a)
@@ -289,6 +350,7 @@ end
 
 local function match_agent(agent_id)
   local made = {}
+  agent_reindex(P, agent_id, now)
   local queues = {}
   for _, q in ipairs(redis.call('SMEMBERS', P .. 'agentq:' .. agent_id)) do queues[q] = true end
   -- Queues holding contacts that wait for this agent as their exclusive agent (F14).
@@ -315,6 +377,7 @@ local function release_slot(agent_id)
     redis.call('HINCRBY', key, 'load', -1)
   end
   redis.call('HSET', key, 'idle_since', now)
+  agent_reindex(P, agent_id, now)
 end
 
 -- Frees a ring-all agent's reserved slot without touching its idle time.
@@ -323,18 +386,27 @@ local function free_slot(agent_id)
   if (tonumber(redis.call('HGET', key, 'load')) or 0) > 0 then
     redis.call('HINCRBY', key, 'load', -1)
   end
+  agent_reindex(P, agent_id, now)
+end
+
+-- The agent is offered nothing until `until_ms` (F19); the sweeper matches it again then.
+local function delay_agent(agent_id, until_ms)
+  redis.call('HSET', P .. 'agent:' .. agent_id, 'delay_until', until_ms)
+  redis.call('ZADD', P .. 'delays', until_ms, agent_id)
+  agent_reindex(P, agent_id, now)
 end
 
 -- The contact goes back to its place in its queue (no open offer any more).
 local function requeue(cid)
   local c = P .. 'contact:' .. cid
-  local f = redis.call('HMGET', c, 'queue', 'score', 'elig_a', 'elig_d')
+  local f = redis.call('HMGET', c, 'queue', 'score', 'elig_a', 'elig_d', 'transfer')
   redis.call('ZREM', P .. 'offers', cid)
   redis.call('HSET', c, 'state', QUEUED, 'agent', '', 'offer_id', '')
   redis.call('ZADD', P .. 'queue:' .. f[1], f[2], cid)
   if (f[3] and f[3] ~= '') or (f[4] and f[4] ~= '') then
     redis.call('SADD', P .. 'qelig:' .. f[1], cid)
   end
+  if f[5] == '1' then redis.call('SADD', P .. 'qxfer:' .. f[1], cid) end
   return f[1]
 end
 
@@ -348,8 +420,7 @@ local function ring_expire(cid)
   local until_ms = now + qcfg(q, 'no_answer_delay_ms', 30000)
   for i = 1, #open, 2 do
     release_slot(open[i])
-    redis.call('HSET', P .. 'agent:' .. open[i], 'delay_until', until_ms)
-    redis.call('ZADD', P .. 'delays', until_ms, open[i])
+    delay_agent(open[i], until_ms)
     emit(25, 'offer_expired', pb_str(1, open[i + 1]) .. pb_str(2, cid) .. pb_str(3, open[i]) ..
          pb_millis(4, until_ms))
   end
@@ -385,8 +456,7 @@ local function withdraw(cid, delay_field, default_delay, field, name, reason)
   requeue(cid)
   release_slot(agent_id)
   local until_ms = now + qcfg(q, delay_field, default_delay)
-  redis.call('HSET', P .. 'agent:' .. agent_id, 'delay_until', until_ms)
-  redis.call('ZADD', P .. 'delays', until_ms, agent_id)
+  delay_agent(agent_id, until_ms)
   local payload = pb_str(1, offer_id) .. pb_str(2, cid) .. pb_str(3, agent_id)
   if reason then
     payload = payload .. pb_str(4, reason) .. pb_millis(5, until_ms)
@@ -543,8 +613,7 @@ elseif op == 'reject' then
     redis.call('HDEL', P .. 'ring:' .. cid, agent_id)
     release_slot(agent_id)
     local until_ms = now + qcfg(q, 'reject_delay_ms', 10000)
-    redis.call('HSET', P .. 'agent:' .. agent_id, 'delay_until', until_ms)
-    redis.call('ZADD', P .. 'delays', until_ms, agent_id)
+    delay_agent(agent_id, until_ms)
     emit(24, 'offer_rejected', pb_str(1, ARGV[4]) .. pb_str(2, cid) .. pb_str(3, agent_id) ..
          pb_str(4, ARGV[6]) .. pb_millis(5, until_ms))
     if redis.call('HLEN', P .. 'ring:' .. cid) == 0 then
@@ -578,6 +647,7 @@ elseif op == 'cancel' then
   if state ~= QUEUED and state ~= OFFERED then return {0, 0} end
   redis.call('ZREM', P .. 'queue:' .. f[2], cid)
   redis.call('SREM', P .. 'qelig:' .. f[2], cid)
+  redis.call('SREM', P .. 'qxfer:' .. f[2], cid)
   redis.call('ZREM', P .. 'offers', cid)
   redis.call('HSET', c, 'state', ENDED)
   redis.call('PEXPIRE', c, 3600000)
@@ -619,8 +689,10 @@ elseif op == 'pickup' then
   local c = P .. 'contact:' .. cid
   redis.call('ZREM', P .. 'queue:' .. q, cid)
   redis.call('SREM', P .. 'qelig:' .. q, cid)
+  redis.call('SREM', P .. 'qxfer:' .. q, cid)
   redis.call('HSET', c, 'state', ACTIVE, 'agent', agent_id, 'assigned_ms', now)
   local load = redis.call('HINCRBY', P .. 'agent:' .. agent_id, 'load', 1)
+  agent_reindex(P, agent_id, now)
   local f = redis.call('HMGET', c, 'dialog', 'customer', 'enq', 'department', 'tier')
   local waited = now - (tonumber(f[3]) or now)
   emit(29, 'contact_picked_up', pb_str(1, cid) .. pb_str(2, f[1]) .. pb_str(3, agent_id) ..
@@ -698,6 +770,7 @@ elseif op == 'transfer' then
   local result = ''
   if kind == 'department' then
     redis.call('ZADD', P .. 'queue:' .. q, f[4], cid)
+    redis.call('SADD', P .. 'qxfer:' .. q, cid)
     match(q)
   else
     local a = {id = target}
@@ -738,5 +811,13 @@ elseif op == 'suggest' then
 elseif op == 'agent' then
   -- ARGV[4] agent: its status, load or queues changed; match its queues.
   return match_agent(ARGV[4])
+
+elseif op == 'queue' then
+  -- ARGV[4] queue: its configuration (strategy) changed. Rebuilds its free index in the
+  -- new strategy's order and matches it.
+  local q = ARGV[4]
+  redis.call('DEL', P .. 'qfree:' .. q)
+  for _, id in ipairs(redis.call('SMEMBERS', P .. 'qagents:' .. q)) do agent_reindex(P, id, now) end
+  return match(q)
 end
 return fail('INVALID_ARGUMENT', 'unknown op ' .. tostring(op))
