@@ -342,6 +342,26 @@ ScriptStats ReadScriptStats(kefu::redis::Pool& pool) {
   return out;
 }
 
+// Run time of each script call by op (ARGV[1]), from the SLOWLOG with every call logged:
+// op -> microseconds.
+std::map<std::string, std::vector<double>> ScriptTimesByOp(kefu::redis::Pool& pool) {
+  std::map<std::string, std::vector<double>> out;
+  auto log = pool.Command({"SLOWLOG", "GET", "-1"});
+  if (!log.ok()) return out;
+  for (size_t i = 0; i < (*log)->elements; ++i) {
+    const redisReply* entry = (*log)->element[i];
+    if (entry->elements < 4) continue;
+    const redisReply* args = entry->element[3];
+    // EVALSHA sha numkeys key op ...
+    if (args->elements < 5 || kefu::redis::ReplyString(*args->element[0]) != "EVALSHA") {
+      continue;
+    }
+    out[std::string(kefu::redis::ReplyString(*args->element[4]))].push_back(
+        static_cast<double>(kefu::redis::ReplyInt(entry->element[2])));
+  }
+  return out;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -405,6 +425,9 @@ int main(int argc, char** argv) {
   redis_options.url = *kefu::redis::ParseUrl(kefu::testing::SharedEnv().redis_url);
   kefu::redis::Pool redis_pool(redis_options);
   (void)redis_pool.Command({"CONFIG", "RESETSTAT"});
+  (void)redis_pool.Command({"CONFIG", "SET", "slowlog-max-len", "100000"});
+  (void)redis_pool.Command({"CONFIG", "SET", "slowlog-log-slower-than", "0"});
+  (void)redis_pool.Command({"SLOWLOG", "RESET"});
   const RedisCpu cpu_before = ReadRedisCpu(redis_pool);
   std::atomic<int> routed{0};
   const absl::Time sat_end = absl::Now() + absl::Seconds(seconds);
@@ -424,6 +447,12 @@ int main(int argc, char** argv) {
   std::printf("saturation (%d threads): routed_per_s=%.0f (each: enqueue + accept + release)\n",
               threads, rps);
   const RedisCpu cpu_after = ReadRedisCpu(redis_pool);
+  (void)redis_pool.Command({"CONFIG", "SET", "slowlog-log-slower-than", "10000"});
+  std::string per_op;
+  for (auto& [op, times] : ScriptTimesByOp(redis_pool)) {
+    absl::StrAppend(&per_op, " ", op, "_p50_us=", static_cast<int>(Percentile(times, 0.5)));
+  }
+  std::printf("script run time by op (SLOWLOG):%s\n", per_op.c_str());
   const ScriptStats scripts = ReadScriptStats(redis_pool);
   std::printf(
       "redis during saturation: scripts=%ld script_us_per_call=%.1f script_us_per_contact=%.0f "
