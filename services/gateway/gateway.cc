@@ -96,9 +96,15 @@ absl::Status Gateway::Publish(const std::string& channel, const std::string& pay
 
 absl::StatusOr<CommitResult> Gateway::CommitWithRetry(
     const std::string& tenant, const std::string& contact_id,
-    const std::function<absl::StatusOr<std::optional<Change>>(const Contact&)>& make) {
+    const std::function<absl::StatusOr<std::optional<Change>>(const Contact&)>& make,
+    const Contact* known) {
   for (int attempt = 0; attempt < 50; ++attempt) {
-    KEFU_ASSIGN_OR_RETURN(Contact c, store_->Get(tenant, contact_id));
+    Contact c;
+    if (attempt == 0 && known != nullptr) {
+      c = *known;
+    } else {
+      KEFU_ASSIGN_OR_RETURN(c, store_->Get(tenant, contact_id));
+    }
     KEFU_ASSIGN_OR_RETURN(std::optional<Change> change, make(c));
     if (!change) {
       CommitResult unchanged;
@@ -411,7 +417,8 @@ absl::StatusOr<Message> Gateway::PostMessage(const std::string& tenant,
                                              const std::string& contact_id,
                                              const Participant& sender, const std::string& text,
                                              const std::string& idempotency_key,
-                                             const cv1::FileAttachment* file) {
+                                             const cv1::FileAttachment* file,
+                                             const Contact* known) {
   const bool from_customer = sender.type() == cv1::PARTICIPANT_TYPE_CUSTOMER;
   const bool from_bot = sender.type() == cv1::PARTICIPANT_TYPE_BOT;
   // The customer's silence after this agent message ends the dialog (F31).
@@ -425,7 +432,8 @@ absl::StatusOr<Message> Gateway::PostMessage(const std::string& tenant,
   KEFU_ASSIGN_OR_RETURN(
       CommitResult r,
       CommitWithRetry(
-          tenant, contact_id, [&](const Contact& c) -> absl::StatusOr<std::optional<Change>> {
+          tenant, contact_id,
+          [&](const Contact& c) -> absl::StatusOr<std::optional<Change>> {
             if (c.ended()) {
               return absl::FailedPreconditionError(
                   absl::StrCat("the dialog ", c.dialog_id, " has ended; no more messages"));
@@ -484,7 +492,8 @@ absl::StatusOr<Message> Gateway::PostMessage(const std::string& tenant,
             *mu.mutable_message() = message;
             ch.publish.emplace_back(keys::MonitorChannel(tenant, contact_id), Pack(mu));
             return ch;
-          }));
+          },
+          known));
   if (r.outcome == Outcome::kDuplicate) {
     Message first;
     if (!first.ParseFromString(r.stored)) return absl::InternalError("stored message unreadable");
@@ -790,46 +799,63 @@ absl::Status Gateway::CountTransfer(const std::string& tenant, const std::string
 
 absl::Status Gateway::Rate(const std::string& tenant, const std::string& contact_id, int score,
                            const std::string& comment, const std::string& idempotency_key) {
-  KEFU_ASSIGN_OR_RETURN(Contact c, store_->Get(tenant, contact_id));
-  if (!c.ended()) {
-    return absl::FailedPreconditionError("the dialog is still open; rate it after it ends (F32)");
-  }
-  if (c.first_assigned_ms == 0) {
-    return absl::FailedPreconditionError("no agent served this dialog; there is nothing to rate");
-  }
-  auto claimed =
-      store_->pool().Command({"HSETNX", keys::Contact(tenant, contact_id), field::kRated, "1"});
-  if (!claimed.ok()) return claimed.status();
-  if ((*claimed)->integer == 0) {
-    return absl::AlreadyExistsError(absl::StrCat(
-        "the dialog ", c.dialog_id, " is already rated; a dialog takes one rating (F32)"));
-  }
-  kefu::crm::v1::RateDialogRequest req;
-  req.set_tenant_id(tenant);
-  req.set_dialog_id(c.dialog_id);
-  req.set_score(score);
-  req.set_comment(comment);
-  req.set_idempotency_key(idempotency_key.empty() ? "rate:" + contact_id : idempotency_key);
-  grpc::Status st;
-  constexpr absl::Duration kMaxPause = absl::Milliseconds(400);
-  // crm builds the dialog from the event stream; it may be behind (by seconds under load).
-  const absl::Time give_up = absl::Now() + absl::Seconds(10);
-  for (absl::Duration pause = absl::Milliseconds(25);; pause = std::min(pause * 2, kMaxPause)) {
-    kefu::crm::v1::RateDialogResponse resp;
-    auto ctx = peers_->Context();
-    st = peers_->records().RateDialog(ctx.get(), req, &resp);
-    if (st.error_code() != grpc::StatusCode::NOT_FOUND &&
-        st.error_code() != grpc::StatusCode::FAILED_PRECONDITION) {
-      break;
-    }
-    if (absl::Now() + pause > give_up) break;
-    absl::SleepFor(pause);
-  }
-  if (!st.ok() && st.error_code() != grpc::StatusCode::ALREADY_EXISTS) {
-    (void)store_->pool().Command({"HDEL", keys::Contact(tenant, contact_id), field::kRated});
-    return FromGrpc(st, "crm");
-  }
-  return absl::OkStatus();
+  // The gateway decides "rated once" (F32) in the contact's commit, atomic across replicas,
+  // and reports the rating on the tenant's stream after the dialog's other events: crm and
+  // reporting record it from there, so the customer does not wait for crm to catch up.
+  const std::string idem = idempotency_key.empty()
+                               ? std::string()
+                               : absl::StrCat("rate:", contact_id, ":", idempotency_key);
+  return CommitWithRetry(
+             tenant, contact_id,
+             [&](const Contact& c) -> absl::StatusOr<std::optional<Change>> {
+               if (!c.ended()) {
+                 return absl::FailedPreconditionError(
+                     "the dialog is still open; rate it after it ends (F32)");
+               }
+               if (c.first_assigned_ms == 0) {
+                 return absl::FailedPreconditionError(
+                     "no agent served this dialog; there is nothing to rate");
+               }
+               if (c.rated) {
+                 return absl::AlreadyExistsError(
+                     absl::StrCat("the dialog ", c.dialog_id,
+                                  " is already rated; a dialog takes one rating (F32)"));
+               }
+               // The last agent who served the dialog is rated, in their segment's department:
+               // the segments as DialogEnded reported them (crm's RateDialog decides alike).
+               std::string agent, department = c.department_id;
+               kefu::events::v1::DialogEnded holder;
+               if (holder.ParseFromString(WithClosedSegment(c, c.end_ms)) &&
+                   holder.segments_size() > 0) {
+                 const auto& last = holder.segments(holder.segments_size() - 1);
+                 agent = last.agent_id();
+                 if (!last.department_id().empty()) department = last.department_id();
+               }
+               Change ch;
+               ch.idempotency_key = idem;
+               ch.idempotency_value = "rated";
+               ch.fields = {{field::kRated, "1"}};
+               auto event = NewEvent(tenant);
+               auto* rated = event.mutable_dialog_rated();
+               rated->set_dialog_id(c.dialog_id);
+               rated->set_customer_id(c.customer_id);
+               rated->set_agent_id(agent);
+               rated->set_department_id(department);
+               rated->set_score(score);
+               rated->set_comment(comment);
+               event.mutable_actor()->set_role(cv1::ROLE_CUSTOMER);
+               event.mutable_actor()->set_subject(c.contact_id);
+               ch.events.push_back(std::move(event));
+               if (!agent.empty()) {
+                 v1::AgentGatewayServiceUpdatesResponse au;
+                 au.mutable_rating()->set_dialog_id(c.dialog_id);
+                 au.mutable_rating()->set_score(score);
+                 au.mutable_rating()->set_comment(comment);
+                 ch.publish.emplace_back(keys::AgentChannel(tenant, agent), AgentUpdate(au));
+               }
+               return ch;
+             })
+      .status();
 }
 
 absl::StatusOr<v1::ActiveDialog> Gateway::ActiveDialogOf(const Contact& c) {
@@ -976,8 +1002,10 @@ void Gateway::OnEvent(const kefu::events::v1::Event& event) {
       break;
     }
     case E::kDialogRated: {
+      // A rating through crm's RateDialog (staff); the gateway's own reached the agent with
+      // the rating's commit.
       const auto& r = event.dialog_rated();
-      if (r.agent_id().empty()) break;
+      if (r.agent_id().empty() || event.producer() == "gateway") break;
       v1::AgentGatewayServiceUpdatesResponse au;
       au.mutable_rating()->set_dialog_id(r.dialog_id());
       au.mutable_rating()->set_score(r.score());

@@ -118,11 +118,14 @@ class Gateway final {
 
   // A text message into the contact's dialog from `sender` (customer or the serving
   // agent); a retry with the same idempotency key returns the first message.
-  // With `file`, the message carries that stored file (F35) instead of `text`.
+  // With `file`, the message carries that stored file (F35) instead of `text`. `known` is the
+  // contact as the caller has just read it: the first commit attempt goes against it
+  // instead of reading it again (one Redis round trip less; a stale copy only conflicts).
   absl::StatusOr<kefu::common::v1::Message> PostMessage(
       const std::string& tenant, const std::string& contact_id,
       const kefu::common::v1::Participant& sender, const std::string& text,
-      const std::string& idempotency_key, const kefu::common::v1::FileAttachment* file = nullptr);
+      const std::string& idempotency_key, const kefu::common::v1::FileAttachment* file = nullptr,
+      const Contact* known = nullptr);
 
   // The tenant's settings (F38) from identity, cached for settings().tenant_settings_ttl;
   // on an identity outage the last known settings, else the defaults.
@@ -225,9 +228,12 @@ class Gateway final {
   kefu::events::v1::Event NewEvent(const std::string& tenant) const;
 
  private:
+  // Reads the contact (or starts from `known`), makes the change and commits it against the
+  // version read; on a conflict, reads again and retries.
   absl::StatusOr<CommitResult> CommitWithRetry(
       const std::string& tenant, const std::string& contact_id,
-      const std::function<absl::StatusOr<std::optional<Change>>(const Contact&)>& make);
+      const std::function<absl::StatusOr<std::optional<Change>>(const Contact&)>& make,
+      const Contact* known = nullptr);
   bool TellRouterEnded(const std::string& tenant, const std::string& contact_id,
                        const std::string& agent_id, kefu::common::v1::DialogEndType end_type);
   void OnOffer(const std::string& tenant, const kefu::events::v1::OfferCreated& offer);

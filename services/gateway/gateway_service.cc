@@ -281,9 +281,10 @@ grpc::Status CustomerGatewayServiceImpl::Send(grpc::ServerContext* context,
     me.set_type(cv1::PARTICIPANT_TYPE_CUSTOMER);
     me.set_id(c.customer_id);
     me.set_display_name(c.customer_name);
-    KEFU_ASSIGN_OR_RETURN(*response->mutable_message(),
-                          gateway_->PostMessage(caller.tenant_id, caller.contact_id, me,
-                                                request->text(), request->idempotency_key()));
+    KEFU_ASSIGN_OR_RETURN(
+        *response->mutable_message(),
+        gateway_->PostMessage(caller.tenant_id, caller.contact_id, me, request->text(),
+                              request->idempotency_key(), nullptr, &c));
     // With a bot, the bot answers (F42); its reply arrives on the Updates stream.
     if (c.state == cv1::CONTACT_STATE_BOT) {
       if (auto st = gateway_->BotTurn(caller.tenant_id, caller.contact_id, request->text());
@@ -594,7 +595,7 @@ grpc::Status AgentGatewayServiceImpl::Send(grpc::ServerContext* context,
         *response->mutable_message(),
         gateway_->PostMessage(caller.tenant_id, c.contact_id,
                               AgentParticipant(*gateway_, caller.tenant_id, caller.subject),
-                              request->text(), request->idempotency_key()));
+                              request->text(), request->idempotency_key(), nullptr, &c));
     return absl::OkStatus();
   });
 }
@@ -832,12 +833,17 @@ absl::Status SetupWith(server::ServiceContext& ctx, const GatewaySettings& setti
         std::this_thread::sleep_for(std::chrono::milliseconds(200));
         continue;
       }
+      // One XACK for what the poll brought (not one per event: most are messages the
+      // gateway ignores here, and each round trip competes with the sessions' work).
+      std::vector<const events::Delivery*> handled;
+      handled.reserve(batch->size());
       for (const auto& d : *batch) {
         // Draining: what is left of the batch stays pending and another replica claims it.
         if (stop.stop_requested()) break;
         gateway->OnEvent(d.event);
-        (void)consumer.Ack(d);
+        handled.push_back(&d);
       }
+      if (!handled.empty()) (void)consumer.Ack(handled);
     }
   });
 

@@ -86,6 +86,20 @@ TEST_CASE(
   CHECK(second.error_code() == grpc::StatusCode::ALREADY_EXISTS);
   auto rating = ann->WaitFor([](const auto& u) { return u.has_rating(); });
   CHECK(rating.rating().score() == 5);
+  // The gateway reported the rating on the event stream; crm records it from there, after
+  // the dialog's other events (Rate does not wait for crm).
+  crm::Dialog record;
+  for (int i = 0; i < 100 && !record.has_rating(); ++i) {
+    crm::GetDialogRequest get;
+    get.set_dialog_id(contact.dialog_id());
+    crm::GetDialogResponse got;
+    if (s.records->GetDialog(CallWith(s.admin).get(), get, &got).ok()) record = got.dialog();
+    if (!record.has_rating()) absl::SleepFor(absl::Milliseconds(50));
+  }
+  REQUIRE(record.has_rating());
+  CHECK(record.rating().score() == 5);
+  CHECK(record.rating().comment() == "很好");
+  CHECK(record.rating().agent_id() == "vip-ann");
 
   // crm holds the transcript, in order, and finds the dialog by its text.
   crm::GetTranscriptResponse transcript;
