@@ -670,6 +670,7 @@ namespace {
 // slots of [start, lo) and [hi, end) from group_slots. Without whole hours (or hour rows
 // kept for the phase) it is all edge.
 struct HourSplit {
+  bool whole_hours = false;
   int phase = 0;
   int64_t lo_us = 0, hi_us = 0;
 };
@@ -685,8 +686,8 @@ constexpr char kHourSplit[] =
     " SELECT reporting.micros(lo), reporting.micros(hi) FROM b WHERE lo < hi"
     " AND EXISTS (SELECT 1 FROM reporting.hour_phases WHERE tenant_id = $1"
     "  AND phase_minutes = $5::smallint)"
-    " AND (SELECT bool_and(date_trunc('hour', (h + interval '15 minutes') AT TIME ZONE $4::text) = "
-    "l"
+    " AND (SELECT bool_and("
+    "   date_trunc('hour', (h + interval '15 minutes') AT TIME ZONE $4::text) = l"
     "   AND date_trunc('hour', (h + interval '30 minutes') AT TIME ZONE $4::text) = l"
     "   AND date_trunc('hour', (h + interval '45 minutes') AT TIME ZONE $4::text) = l)"
     "  FROM generate_series(lo, hi - interval '1 hour', interval '1 hour') AS h,"
@@ -698,6 +699,7 @@ HourSplit SplitHours(pqxx::work& txn, const ReportQuery& q, std::optional<int> p
   if (!phase) return split;
   pqxx::result r = txn.exec_params(kHourSplit, q.tenant, q.start_us, q.end_us, q.time_zone, *phase);
   if (r.empty()) return split;
+  split.whole_hours = true;
   split.phase = *phase;
   split.lo_us = r[0][0].as<int64_t>();
   split.hi_us = r[0][1].as<int64_t>();
@@ -719,9 +721,6 @@ absl::StatusOr<std::vector<v1::GroupHourlyRow>> ReportStore::GroupDialogs(const 
   std::optional<int> phase;
   if (options_.hour_rollups) phase = HourPhase(q.time_zone, q.start_us);
   if (phase) TryHourPhase(q.tenant, *phase);
-  // Grouped by the local hour (day) itself, formatted once per result row rather than on
-  // every rollup row (bench/reporting). An hour row's four slots share their local hour
-  // (SplitHours), so it is grouped as each of them would be.
   auto local = [&](const char* column) {
     return absl::StrCat("date_trunc('", hourly ? "hour" : "day", "', ", column,
                         " AT TIME ZONE $4::text)");
@@ -729,37 +728,93 @@ absl::StatusOr<std::vector<v1::GroupHourlyRow>> ReportStore::GroupDialogs(const 
   constexpr char kColumns[] =
       "department_id, total, valid, invalid, connected, abandoned, offline_messages,"
       " transferred, wait_us, talk_us";
-  const std::string slots =
+  // Grouped by the local hour (day) itself, formatted once per result row rather than on
+  // every rollup row (bench/reporting). An hour row's four slots share their local hour
+  // (SplitHours), so it is grouped as each of them would be. Without whole hours, $8 = $9
+  // = end: slots only.
+  const std::string slots_at =
       absl::StrCat(" SELECT ", local("slot"), " AS local_at, ", kColumns,
                    " FROM reporting.group_slots WHERE tenant_id = $1", kDepartmentFilter);
-  const std::string sql = absl::StrCat(
-      "SELECT to_char(local_at, 'YYYY-MM-DD') AS day, ",
-      hourly ? "extract(hour FROM local_at)::int" : "0",
-      " AS hour, department_id, " KEFU_DIALOG_SUMS " FROM (SELECT ", local("hour"),
-      " AS local_at, ", kColumns,
+  const std::string rollup_rows = absl::StrCat(
+      "SELECT ", local("hour"), " AS local_at, ", kColumns,
       " FROM reporting.group_hours WHERE tenant_id = $1 AND phase_minutes = $7::smallint"
       " AND hour >= reporting.ts($8::bigint) AND hour < reporting.ts($9::bigint)",
-      kDepartmentFilter, " UNION ALL", slots,
-      " AND slot >= reporting.ts($2::bigint) AND slot < reporting.ts($8::bigint) UNION ALL", slots,
-      " AND slot >= reporting.ts($9::bigint) AND slot < reporting.ts($3::bigint)) AS r"
-      " WHERE $6::text IS NOT NULL GROUP BY local_at, department_id HAVING sum(total) > 0"
-      " ORDER BY 1, 2, 3");
+      kDepartmentFilter, " AND $6::text IS NOT NULL UNION ALL", slots_at,
+      " AND slot >= reporting.ts($2::bigint) AND slot < reporting.ts($8::bigint) UNION ALL",
+      slots_at, " AND slot >= reporting.ts($9::bigint) AND slot < reporting.ts($3::bigint)");
+  const std::string grouped = absl::StrCat(
+      "SELECT to_char(local_at, 'YYYY-MM-DD') AS day, ",
+      hourly ? "extract(hour FROM local_at)::int" : "0",
+      " AS hour, department_id, " KEFU_DIALOG_SUMS " FROM (", rollup_rows,
+      ") AS r GROUP BY local_at, department_id HAVING sum(total) > 0 ORDER BY 1, 2, 3");
+  // Hourly with hour rows: the same rows ordered by local hour and group, unsummed. Nearly
+  // every (local hour, group) has one hour row, and summing and formatting them in
+  // PostgreSQL (numeric sums, to_char) took twice as long as reading them (bench/reporting,
+  // 78 against 24 ms for 11,800 rows). The rows of one key, an hour row and edge slots,
+  // come adjacent and are summed here.
+  const std::string unsummed = absl::StrCat(rollup_rows, " ORDER BY local_at, department_id");
   return pool_->TransactIn(
       q.tenant, [&](pqxx::work& txn) -> absl::StatusOr<std::vector<v1::GroupHourlyRow>> {
         const HourSplit split = SplitHours(txn, q, phase);
-        pqxx::result r = txn.exec_params(sql, q.tenant, q.start_us, q.end_us, q.time_zone,
+        std::vector<v1::GroupHourlyRow> rows;
+        if (!hourly || !split.whole_hours) {
+          // A day sums 24 hour rows: PostgreSQL returns one row for them. Slots alone, four.
+          pqxx::result r = txn.exec_params(grouped, q.tenant, q.start_us, q.end_us, q.time_zone,
+                                           pg::TextArray(q.departments), pg::TextArray(q.agents),
+                                           split.phase, split.lo_us, split.hi_us);
+          rows.reserve(r.size());
+          for (const auto& row : r) {
+            v1::GroupHourlyRow out;
+            out.set_date(row[0].as<std::string>());
+            out.set_hour(row[1].as<int>());
+            out.set_department_id(row[2].as<std::string>());
+            SumsAt(row, 3).Fill(out.mutable_counts());
+            rows.push_back(std::move(out));
+          }
+          return rows;
+        }
+        // The local timestamps as "YYYY-MM-DD HH:MI:SS", whatever the server's DateStyle.
+        txn.exec("SET LOCAL DateStyle = 'ISO, YMD'; SET LOCAL jit = off");
+        pqxx::result r = txn.exec_params(unsummed, q.tenant, q.start_us, q.end_us, q.time_zone,
                                          pg::TextArray(q.departments), pg::TextArray(q.agents),
                                          split.phase, split.lo_us, split.hi_us);
-        std::vector<v1::GroupHourlyRow> rows;
-        rows.reserve(r.size());
+        std::string_view key_local, key_department;
+        DialogSums sums;
+        auto emit = [&] {
+          if (sums.total > 0) {  // HAVING sum(total) > 0
+            v1::GroupHourlyRow out;
+            out.set_date(std::string(key_local.substr(0, 10)));
+            out.set_hour((key_local[11] - '0') * 10 + (key_local[12] - '0'));
+            out.set_department_id(std::string(key_department));
+            sums.Fill(out.mutable_counts());
+            rows.push_back(std::move(out));
+          }
+          sums = DialogSums{};
+        };
         for (const auto& row : r) {
-          v1::GroupHourlyRow out;
-          out.set_date(row[0].as<std::string>());
-          out.set_hour(row[1].as<int>());
-          out.set_department_id(row[2].as<std::string>());
-          SumsAt(row, 3).Fill(out.mutable_counts());
-          rows.push_back(std::move(out));
+          const std::string_view at(row[0].c_str(), row[0].size()),
+              department(row[1].c_str(), row[1].size());
+          if (at.size() < 19)
+            return absl::InternalError(absl::StrCat("local time \"", std::string(at), "\""));
+          if (at != key_local || department != key_department) {
+            if (!key_local.empty()) emit();
+            key_local = at;
+            key_department = department;
+          }
+          const int64_t connected = Int(row[5]);
+          sums.Add({.total = Int(row[2]),
+                    .valid = Int(row[3]),
+                    .invalid = Int(row[4]),
+                    .connected = connected,
+                    .abandoned = Int(row[6]),
+                    .offline = Int(row[7]),
+                    .transferred = Int(row[8]),
+                    .wait_us = Int(row[9]),
+                    .waited = connected,
+                    .talk_us = Int(row[10]),
+                    .talked = connected});
         }
+        if (!key_local.empty()) emit();
         return rows;
       });
 }

@@ -151,8 +151,9 @@ ev::Event Ended(const std::string& tenant, const std::string& id, const std::str
   return e;
 }
 
-// Dialogs around the US spring-forward of 2024-03-10 and Lord Howe Island's half-hour
-// fall-back of 2024-04-07 (UTC+11 to UTC+10:30), at any microsecond; ratings (a second one,
+// Dialogs around the US spring-forward of 2024-03-10, Lord Howe Island's half-hour
+// fall-back of 2024-04-07 (UTC+11 to UTC+10:30) and the US fall-back of 2024-11-03 (two
+// UTC hours in one local hour), at any microsecond; ratings (a second one,
 // earlier or later); a few dialogs ended twice under two event ids. Shuffled.
 std::vector<ev::Event> History(const std::string& tenant, uint32_t seed) {
   std::mt19937_64 rng(seed);
@@ -166,7 +167,9 @@ std::vector<ev::Event> History(const std::string& tenant, uint32_t seed) {
            {UtcUs(absl::CivilSecond(2024, 3, 7, 12, 0, 0)),
             UtcUs(absl::CivilSecond(2024, 3, 13, 12, 0, 0)), 400},
            {UtcUs(absl::CivilSecond(2024, 4, 5, 0, 0, 0)),
-            UtcUs(absl::CivilSecond(2024, 4, 9, 0, 0, 0)), 200}}) {
+            UtcUs(absl::CivilSecond(2024, 4, 9, 0, 0, 0)), 200},
+           {UtcUs(absl::CivilSecond(2024, 11, 2, 12, 0, 0)),
+            UtcUs(absl::CivilSecond(2024, 11, 4, 12, 0, 0)), 200}}) {
     for (int n = 0; n < count; ++n) {
       const std::string id = absl::StrCat("d", from, "-", n);
       const int segments = static_cast<int>(uniform(0, 3));
@@ -230,6 +233,9 @@ std::vector<Range> Ranges() {
       {"New York, over the spring-forward", "America/New_York",
        LocalUs("America/New_York", CivilSecond(2024, 3, 8, 22, 30, 0)),
        LocalUs("America/New_York", CivilSecond(2024, 3, 12, 3, 0, 0), 1)},
+      {"New York, over the fall-back", "America/New_York",
+       LocalUs("America/New_York", CivilSecond(2024, 11, 2, 10, 0, 0)),
+       LocalUs("America/New_York", CivilSecond(2024, 11, 4, 6, 0, 0))},
       {"Kolkata (+05:30)", "Asia/Kolkata",
        LocalUs("Asia/Kolkata", CivilSecond(2024, 3, 7, 23, 59, 59)),
        LocalUs("Asia/Kolkata", CivilSecond(2024, 3, 11, 0, 15, 0))},
@@ -291,6 +297,12 @@ TEST_CASE("group reports from hour rollups equal the 15-minute answer in any zon
   CHECK(db.hours->EnsureHourPhase(tenant, 45).value());  // no zone of these ranges has it
   CHECK_FALSE(db.hours->EnsureHourPhase(tenant, 20).value());
   CHECK(db.HoursNotSlots(tenant) == 0);
+  // New York's 1 o'clock of 2024-11-03 ran twice (EDT, then EST): two hour rows, summed
+  // into one report row above.
+  CHECK(db.Exec("SELECT count(DISTINCT hour) FROM reporting.group_hours WHERE tenant_id = $1"
+                " AND phase_minutes = 0 AND total > 0"
+                " AND hour IN ('2024-11-03 05:00+00', '2024-11-03 06:00+00')",
+                tenant) == 2);
   // Delivered a third time, now that three phases are kept: still nothing twice.
   Db::Apply(*db.hours, history);
   CHECK(db.HoursNotSlots(tenant) == 0);
@@ -312,7 +324,7 @@ TEST_CASE("group reports from hour rollups equal the 15-minute answer in any zon
   }
   // A restart: a new store finds the phases kept and fills nothing again.
   ReportStore restarted(db.pool.get());
-  ReportQuery q{tenant, Ranges()[4].start_us, Ranges()[4].end_us, "Asia/Kolkata", {}, {}};
+  ReportQuery q{tenant, Ranges()[5].start_us, Ranges()[5].end_us, "Asia/Kolkata", {}, {}};
   REQUIRE(restarted.GroupDialogs(q, true).ok());
   CHECK(db.Exec("SELECT count(*) FROM reporting.group_hours WHERE tenant_id = $1", tenant) ==
         hour_rows);
@@ -381,7 +393,8 @@ TEST_CASE("an hour phase filled while events are being applied counts every even
   Db db;
   const std::string tenant = kefu::testing::UniqueTenant("rephourrace");
   const std::vector<ev::Event> history = History(tenant, 2);
-  std::vector<ev::Event> first(history.begin(), history.begin() + history.size() / 2);
+  std::vector<ev::Event> first(history.begin(),
+                               history.begin() + static_cast<std::ptrdiff_t>(history.size() / 2));
   absl::Status replica_status;
   std::thread applier([&] {
     ReportStore replica(db.pool.get());

@@ -4,10 +4,10 @@
 --
 -- Unlike a local day, a local hour does not depend on the zone, only on where the zone's
 -- hours start within the UTC hour, the "phase": minus its offset, modulo one hour (0 for
--- UTC+8 or UTC-5, 30 for UTC+5:30 or UTC-3:30, 15 for UTC+5:45, whose hours start at a
--- quarter past the UTC hour; 45 for UTC+8:45). Hour rows are kept per (tenant,
--- phase) for the phases listed in hour_phases: one phase serves every zone whose offset
--- has it. A phase is listed the first time a group report asks for it
+-- UTC+8 or UTC-5, 30 for UTC+5:30 or UTC-3:30, 15 for UTC+5:45 or UTC+12:45, whose hours
+-- start at a quarter past the UTC hour; no zone in use has 45). Hour rows are kept per
+-- (tenant, phase) for the phases listed in hour_phases: one phase serves every zone whose
+-- offset has it. A phase is listed the first time a group report asks for it
 -- (ReportStore::EnsureHourPhase), which fills its rows from group_slots in the same
 -- transaction; from then on the event apply path adds to them in the statement that adds
 -- to group_slots. Filling takes the tenant's rollup advisory lock exclusively and applying
