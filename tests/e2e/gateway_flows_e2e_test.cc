@@ -7,8 +7,11 @@
 #include <string>
 #include <vector>
 
+#include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
+#include "kefu/events/v1/events.pb.h"
+#include "libs/redis/client.h"
 #include "tests/e2e/client.h"
 #include "tests/e2e/stack.h"
 
@@ -30,6 +33,55 @@ bool AnyOf(const std::vector<Update>& updates, const std::function<bool(const Up
     if (pred(u)) return true;
   }
   return false;
+}
+
+// The tenant's event stream, one line an event with who it names: what crm built its
+// record from, for a failure message.
+std::string EventHistory(const e2e::Stack& stack, const std::string& tenant) {
+  auto url = kefu::redis::ParseUrl(stack.redis_url());
+  if (!url.ok()) return url.status().ToString();
+  auto conn = kefu::redis::Connection::Open(*url, absl::Seconds(2));
+  if (!conn.ok()) return conn.status().ToString();
+  // The key libs/events names kefu::events::StreamKey (not linked here).
+  auto reply = (*conn)->Command({"XRANGE", absl::StrCat("kefu:{t:", tenant, "}:events"), "-", "+"});
+  if (!reply.ok()) return reply.status().ToString();
+  std::string out;
+  for (size_t i = 0; i < (*reply)->elements; ++i) {
+    const redisReply& entry = *(*reply)->element[i];
+    const redisReply& fields = *entry.element[1];
+    kefu::events::v1::Event event;
+    absl::string_view type;
+    for (size_t f = 0; f + 1 < fields.elements; f += 2) {
+      if (kefu::redis::ReplyString(*fields.element[f]) == "type") {
+        type = kefu::redis::ReplyString(*fields.element[f + 1]);
+      } else if (kefu::redis::ReplyString(*fields.element[f]) == "event") {
+        const auto bytes = kefu::redis::ReplyString(*fields.element[f + 1]);
+        (void)event.ParseFromArray(bytes.data(), static_cast<int>(bytes.size()));
+      }
+    }
+    absl::StrAppend(&out, "\n  ", kefu::redis::ReplyString(*entry.element[0]), " ",
+                    event.producer(), " ", type, ": ");
+    switch (event.payload_case()) {
+      case kefu::events::v1::Event::kContactAssigned:
+        absl::StrAppend(&out, event.contact_assigned().agent_id());
+        break;
+      case kefu::events::v1::Event::kOfferCreated:
+        absl::StrAppend(&out, event.offer_created().agent_id());
+        break;
+      case kefu::events::v1::Event::kContactTransferred:
+        absl::StrAppend(&out, event.contact_transferred().ShortDebugString());
+        break;
+      case kefu::events::v1::Event::kDialogEnded:
+        for (const auto& s : event.dialog_ended().segments()) {
+          absl::StrAppend(&out, s.agent_id(), " [", s.start_time().ShortDebugString(), " .. ",
+                          s.end_time().ShortDebugString(), "] ");
+        }
+        break;
+      default:
+        break;
+    }
+  }
+  return out;
 }
 
 std::vector<std::string> Texts(const crm::GetTranscriptResponse& transcript) {
@@ -367,6 +419,7 @@ TEST_CASE(
       return d.end_type() != cv1::DIALOG_END_TYPE_UNSPECIFIED;
     });
     INFO("crm dialog: " << record.ShortDebugString());
+    INFO("events: " << EventHistory(stack, t.id()));
     CHECK(record.end_type() == cv1::DIALOG_END_TYPE_AGENT);
     CHECK(record.department_id() == "billing");
     CHECK(record.agents_size() == 2);
