@@ -153,11 +153,25 @@ int Acd50(int seconds_per_rate) {
   const std::string stream = kefu::events::StreamKey(bench.tenant);
 
   // Agent desktops: follow the stream; accept each offer at once, release 200 ms later.
-  std::thread follower([&] {
+  // They follow from the stream's end as it is now, before the first contact arrives ("$"
+  // in the thread would miss offers made before its first XREAD: they would wait for the
+  // offer timeout and show up as multi-second waits).
+  std::string first_id = "0-0";
+  {
+    auto conn = kefu::redis::Connection::Open(
+        *kefu::redis::ParseUrl(kefu::testing::SharedEnv().redis_url), absl::Seconds(3));
+    if (conn.ok()) {
+      auto tail = (*conn)->Command({"XREVRANGE", stream, "+", "-", "COUNT", "1"});
+      if (tail.ok() && (*tail)->elements > 0) {
+        first_id = std::string(kefu::redis::ReplyString(*(*tail)->element[0]->element[0]));
+      }
+    }
+  }
+  std::thread follower([&, first_id] {
     auto conn = kefu::redis::Connection::Open(
         *kefu::redis::ParseUrl(kefu::testing::SharedEnv().redis_url), absl::Seconds(3));
     if (!conn.ok()) return;
-    std::string last = "$";
+    std::string last = first_id;
     auto accept_stub = rv1::RoutingService::NewStub(bench.router.channel);
     while (!done) {
       auto reply =
