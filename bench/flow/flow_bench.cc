@@ -38,6 +38,7 @@
 #include "grpc/health/v1/health.grpc.pb.h"
 #include "kefu/gateway/v1/gateway.grpc.pb.h"
 #include "libs/auth/authorize.h"
+#include "libs/events/events.h"
 #include "libs/redis/client.h"
 
 namespace {
@@ -207,6 +208,49 @@ struct Flow {
   }
 };
 
+// What each consumer group of the tenant's stream has not yet read (lag) or not yet
+// acknowledged (pending) when the load stops, then how long until crm has read everything:
+// the work the flow's steps no longer wait for.
+void PrintBacklog(const std::string& tenant) {
+  kefu::redis::PoolOptions options;
+  options.url = *kefu::redis::ParseUrl(kefu::testing::SharedEnv().redis_url);
+  kefu::redis::Pool pool(options);
+  const std::string stream = kefu::events::StreamKey(tenant);
+  auto groups = [&] {
+    std::map<std::string, std::pair<int64_t, int64_t>> out;  // group -> lag, pending
+    auto reply = pool.Command({"XINFO", "GROUPS", stream});
+    if (!reply.ok()) return out;
+    for (size_t g = 0; g < (*reply)->elements; ++g) {
+      const redisReply* fields = (*reply)->element[g];
+      std::string name;
+      int64_t lag = -1, pending = 0;
+      for (size_t f = 0; f + 1 < fields->elements; f += 2) {
+        const std::string key(kefu::redis::ReplyString(*fields->element[f]));
+        const redisReply* value = fields->element[f + 1];
+        if (key == "name") name = std::string(kefu::redis::ReplyString(*value));
+        if (key == "lag" && value->type == REDIS_REPLY_INTEGER) lag = value->integer;
+        if (key == "pending" && value->type == REDIS_REPLY_INTEGER) pending = value->integer;
+      }
+      out[name] = {lag, pending};
+    }
+    return out;
+  };
+  const absl::Time stopped = absl::Now();
+  for (const auto& [name, v] : groups()) {
+    std::printf("backlog at the end: group %s lag=%lld pending=%lld events\n", name.c_str(),
+                static_cast<long long>(v.first), static_cast<long long>(v.second));
+  }
+  for (const absl::Time until = stopped + absl::Seconds(60); absl::Now() < until;) {
+    auto now = groups();
+    auto crm = now.find("crm");
+    if (crm == now.end() || (crm->second.first == 0 && crm->second.second == 0)) break;
+    absl::SleepFor(absl::Milliseconds(20));
+  }
+  std::printf("backlog: crm had applied every event %.0f ms after the load stopped\n",
+              absl::ToDoubleMilliseconds(absl::Now() - stopped));
+  std::fflush(stdout);
+}
+
 void Print(const char* phase, Steps& steps, double seconds) {
   std::printf("%s: %d contacts completed, %d failed, %.0f contacts/s\n", phase, steps.completed,
               steps.failed, steps.completed / seconds);
@@ -310,6 +354,7 @@ int main(int argc, char** argv) {
   }
   const double elapsed = std::chrono::duration<double>(Clock::now() - begin).count();
   Print("saturation", saturated, elapsed);
+  PrintBacklog(stack.tenant);
 
   for (auto& s : streams) s->TryCancel();
   for (auto& r : readers) r.join();

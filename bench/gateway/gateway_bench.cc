@@ -17,14 +17,25 @@
 //     (client side, for reference);
 //   latency: customer Send -> the agent's Updates stream receives the message, p50/p99/max,
 //     for --messages messages at --rate per second (open loop) over --dialogs dialogs, with
-//     all the idle streams still open.
+//     all the idle streams still open;
+//   stages: where each message's time went. A plain Redis subscriber on the active agents'
+//     channels stamps when Redis delivers the gateway's PUBLISH, splitting the delivery into
+//     the Send handler's part (client -> handler -> auth, contact read, commit) and the
+//     relay's part (Redis -> hub -> reactor write -> the agent's client), with the slowest
+//     1 % broken down the same way;
+//   cpu: over the sending, the CPU used by this process, the idle client and the whole
+//     machine, and how long this process's threads waited runnable for a CPU
+//     (/proc/self/task/*/schedstat): on this 2-core machine, shared with builds, that wait
+//     is what the tail is made of (docs/PERFORMANCE.md).
 //
 //   gateway_bench [--streams 10000] [--per-channel 1] [--messages 3000] [--rate 300]
 //                 [--dialogs 20]
 // Last line: gateway_bench streams=N bytes_per_stream=N p50_us=N p99_us=N ratio=N
 #include <fcntl.h>
+#include <hiredis/hiredis.h>
 #include <signal.h>
 #include <sys/resource.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -33,6 +44,7 @@
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
+#include <filesystem>
 #include <fstream>
 #include <map>
 #include <memory>
@@ -42,6 +54,7 @@
 #include <vector>
 
 #include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
@@ -58,6 +71,7 @@
 #include "libs/common/config.h"
 #include "libs/redis/client.h"
 #include "services/crm/crm_service.h"
+#include "services/gateway/contact_store.h"
 #include "services/gateway/gateway_service.h"
 #include "services/identity/identity_service.h"
 #include "services/presence/presence_service.h"
@@ -238,6 +252,131 @@ struct ActiveAgent {
   std::thread reader;
 };
 
+// CPU seconds used by this process (the whole in-process stack and the bench's own
+// client threads), the idle-client child, and the machine (all processes), plus threads.
+struct CpuTimes {
+  double wall = 0, self = 0, child = 0, machine_busy = 0, machine_total = 0;
+  int threads = 0;
+  // Over this process's threads (/proc/self/task/*/schedstat): time spent runnable but
+  // waiting for a CPU, and the number of times a thread got a CPU.
+  double runqueue_wait = 0;
+  int64_t slices = 0;
+};
+
+double ProcCpuSeconds(const std::string& stat_path) {
+  std::ifstream in(stat_path);
+  std::string all((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  const size_t close_paren = all.rfind(')');
+  if (close_paren == std::string::npos) return 0;
+  std::vector<std::string> f = absl::StrSplit(all.substr(close_paren + 2), ' ');
+  // Fields 14 and 15 (utime, stime) are 11 and 12 after the state field.
+  double utime = 0, stime = 0;
+  if (f.size() > 12) {
+    (void)absl::SimpleAtod(f[11], &utime);
+    (void)absl::SimpleAtod(f[12], &stime);
+  }
+  return (utime + stime) / static_cast<double>(sysconf(_SC_CLK_TCK));
+}
+
+CpuTimes ReadCpuTimes(pid_t child) {
+  CpuTimes t;
+  t.wall = absl::ToDoubleSeconds(absl::Now() - absl::UnixEpoch());
+  t.self = ProcCpuSeconds("/proc/self/stat");
+  t.child = ProcCpuSeconds(absl::StrCat("/proc/", child, "/stat"));
+  std::ifstream stat("/proc/stat");
+  std::string cpu;
+  double v[8] = {};
+  stat >> cpu >> v[0] >> v[1] >> v[2] >> v[3] >> v[4] >> v[5] >> v[6] >> v[7];
+  const double hz = static_cast<double>(sysconf(_SC_CLK_TCK));
+  t.machine_total = (v[0] + v[1] + v[2] + v[3] + v[4] + v[5] + v[6] + v[7]) / hz;
+  t.machine_busy = t.machine_total - (v[3] + v[4]) / hz;
+  for (const auto& task : std::filesystem::directory_iterator("/proc/self/task")) {
+    std::ifstream schedstat(task.path() / "schedstat");
+    int64_t on_cpu_ns = 0, wait_ns = 0, slices = 0;
+    if (schedstat >> on_cpu_ns >> wait_ns >> slices) {
+      t.runqueue_wait += static_cast<double>(wait_ns) / 1e9;
+      t.slices += slices;
+    }
+  }
+  std::ifstream status("/proc/self/status");
+  for (std::string line; std::getline(status, line);) {
+    if (absl::StartsWith(line, "Threads:")) {
+      (void)absl::SimpleAtoi(absl::StripAsciiWhitespace(line.substr(8)), &t.threads);
+    }
+  }
+  return t;
+}
+
+void PrintCpu(const CpuTimes& a, const CpuTimes& b) {
+  const double wall = b.wall - a.wall;
+  std::printf(
+      "cpu: over %.1f s of sending: this process (all services + bench clients) %.2f cores, "
+      "idle-client child %.2f cores, whole machine %.2f of %.0f cores busy; %d threads in "
+      "this process\n",
+      wall, (b.self - a.self) / wall, (b.child - a.child) / wall,
+      (b.machine_busy - a.machine_busy) / wall, (b.machine_total - a.machine_total) / wall,
+      b.threads);
+  // Threads that exited in between are missing from both sums: a lower bound.
+  const int64_t slices = b.slices - a.slices;
+  const double waited = b.runqueue_wait - a.runqueue_wait;
+  std::printf(
+      "cpu: this process's threads waited %.2f s runnable for a CPU (%.0f %% of their CPU "
+      "time); scheduled %lld times: mean wait %.0f us each\n",
+      waited, 100 * waited / std::max(1e-9, b.self - a.self), static_cast<long long>(slices),
+      slices > 0 ? 1e6 * waited / static_cast<double>(slices) : 0.0);
+  std::fflush(stdout);
+}
+
+// Where each message's time went: Send start -> Redis delivered the gateway's PUBLISH (the
+// handler's auth, read and commit) -> the agent's stream read it (hub, reactor, client);
+// and Send start -> Send returned. For the slowest 1 %, the mean of each stage.
+void PrintStages(const std::vector<std::atomic<int64_t>>& sent,
+                 const std::vector<std::atomic<int64_t>>& tapped,
+                 const std::vector<std::atomic<int64_t>>& returned,
+                 const std::vector<std::atomic<int64_t>>& received) {
+  struct Row {
+    double total, handler, relay, rpc;
+  };
+  auto us = [](int64_t from_ns, int64_t to_ns) {
+    return static_cast<double>(to_ns - from_ns) / 1e3;
+  };
+  std::vector<Row> rows;
+  rows.reserve(sent.size());
+  for (size_t k = 0; k < sent.size(); ++k) {
+    const int64_t s = sent[k], t = tapped[k], r = returned[k], v = received[k];
+    if (s == 0 || t == 0 || r == 0 || v == 0) continue;
+    rows.push_back({us(s, v), us(s, t), us(t, v), us(s, r)});
+  }
+  auto column = [&](double Row::*m) {
+    std::vector<double> out;
+    out.reserve(rows.size());
+    for (const auto& row : rows) out.push_back(row.*m);
+    return out;
+  };
+  auto line = [&](const char* name, double Row::*m) {
+    const auto v = column(m);
+    std::printf("stages: %-40s p50_us=%7.0f p90_us=%7.0f p99_us=%7.0f max_us=%7.0f\n", name,
+                Percentile(v, 0.5), Percentile(v, 0.9), Percentile(v, 0.99), Percentile(v, 1.0));
+  };
+  std::printf("stages: %zu messages with every stamp\n", rows.size());
+  line("Send start -> agent stream (total)", &Row::total);
+  line("Send start -> Redis PUBLISH seen (handler)", &Row::handler);
+  line("PUBLISH seen -> agent stream (relay)", &Row::relay);
+  line("Send start -> Send returned (RPC)", &Row::rpc);
+  std::sort(rows.begin(), rows.end(), [](const Row& a, const Row& b) { return a.total > b.total; });
+  const size_t worst = std::max<size_t>(1, rows.size() / 100);
+  const auto n = static_cast<double>(worst);
+  Row mean{};
+  for (size_t i = 0; i < worst && i < rows.size(); ++i) {
+    mean.total += rows[i].total / n;
+    mean.handler += rows[i].handler / n;
+    mean.relay += rows[i].relay / n;
+  }
+  std::printf("stages: slowest %zu: mean total_us=%.0f = handler %.0f + relay %.0f\n", worst,
+              mean.total, mean.handler, mean.relay);
+  std::fflush(stdout);
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -305,6 +444,9 @@ int main(int argc, char** argv) {
   auto gateway_agents = gw::AgentGatewayService::NewStub(stack.gateway.channel);
   auto gateway_customers = gw::CustomerGatewayService::NewStub(stack.gateway.channel);
   std::vector<std::atomic<int64_t>> sent_ns(static_cast<size_t>(messages));
+  std::vector<std::atomic<int64_t>> returned_ns(static_cast<size_t>(messages));
+  std::vector<std::atomic<int64_t>> tapped_ns(static_cast<size_t>(messages));
+  std::vector<std::atomic<int64_t>> received_ns(static_cast<size_t>(messages));
   std::mutex mu;
   std::vector<double> latency;
   std::atomic<int> accepted{0};
@@ -338,6 +480,7 @@ int main(int argc, char** argv) {
           }
           const int64_t sent = sent_ns[static_cast<size_t>(k)].load();
           if (sent == 0) continue;
+          received_ns[static_cast<size_t>(k)] = now;
           std::lock_guard<std::mutex> lock(mu);
           latency.push_back(static_cast<double>(now - sent) / 1000.0);
         }
@@ -390,6 +533,39 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "gateway_bench: not every dialog reached an agent\n");
   }
 
+  // Stage tap: a plain Redis subscriber on the active agents' channels stamps when Redis
+  // delivers each PUBLISH (the gateway's commit), which splits the delivery into the Send
+  // handler's part (before the publish) and the relay's part (hub -> reactor -> client).
+  const auto redis_url = *kefu::redis::ParseUrl(kefu::testing::SharedEnv().redis_url);
+  redisContext* tap = redisConnect(redis_url.host.c_str(), redis_url.port);
+  if (tap != nullptr && tap->err == 0 && !redis_url.password.empty()) {
+    freeReplyObject(redisCommand(tap, "AUTH %s", redis_url.password.c_str()));
+  }
+  for (auto& a : agents) {
+    const std::string channel = kefu::gateway::keys::AgentChannel(stack.tenant, a->id);
+    freeReplyObject(redisCommand(tap, "SUBSCRIBE %b", channel.data(), channel.size()));
+  }
+  std::thread tapper([&] {
+    void* raw = nullptr;
+    while (redisGetReply(tap, &raw) == REDIS_OK && raw != nullptr) {
+      const int64_t now = Clock::now().time_since_epoch().count();
+      auto* r = static_cast<redisReply*>(raw);
+      if (r->type == REDIS_REPLY_ARRAY && r->elements == 3 &&
+          r->element[2]->type == REDIS_REPLY_STRING) {
+        gw::AgentGatewayServiceUpdatesResponse u;
+        int k;
+        if (u.ParseFromArray(r->element[2]->str, static_cast<int>(r->element[2]->len)) &&
+            u.has_message() &&
+            absl::SimpleAtoi(absl::StripPrefix(u.message().text(), "bench "), &k) && k >= 0 &&
+            k < messages) {
+          tapped_ns[static_cast<size_t>(k)] = now;
+        }
+      }
+      freeReplyObject(raw);
+    }
+  });
+  const CpuTimes cpu_before = ReadCpuTimes(child.pid);
+
   // Open loop: message k is due at start + k / rate, from dialog k % dialogs; one sender
   // thread per few dialogs keeps each dialog's messages in order.
   const int senders = std::min(dialogs, 8);
@@ -410,6 +586,7 @@ int main(int argc, char** argv) {
           sent_ns[static_cast<size_t>(k)] = Clock::now().time_since_epoch().count();
           auto st = gateway_customers->Send(
               CallWith(customers[static_cast<size_t>(d)]->token).get(), send, &sent);
+          returned_ns[static_cast<size_t>(k)] = Clock::now().time_since_epoch().count();
           if (!st.ok() && send_errors.fetch_add(1) < 3) {
             std::fprintf(stderr, "Send: %d %s\n", st.error_code(), st.error_message().c_str());
           }
@@ -431,6 +608,12 @@ int main(int argc, char** argv) {
     std::lock_guard<std::mutex> lock(mu);
     delivered = latency;
   }
+  const CpuTimes cpu_after = ReadCpuTimes(child.pid);
+  shutdown(tap->fd, SHUT_RDWR);
+  tapper.join();
+  redisFree(tap);
+  PrintStages(sent_ns, tapped_ns, returned_ns, received_ns);
+  PrintCpu(cpu_before, cpu_after);
   const double p50 = Percentile(delivered, 0.5), p99 = Percentile(delivered, 0.99),
                max = Percentile(delivered, 1.0);
   std::printf(
