@@ -199,6 +199,20 @@ absl::Status Consumer::Ack(const Delivery& delivery) {
   return redis::XAck(*conn_, delivery.stream, options_.group, delivery.stream_id);
 }
 
+std::vector<TenantBatch> ByTenant(const std::vector<const Delivery*>& deliveries) {
+  std::map<std::string, TenantBatch> by_tenant;
+  for (const Delivery* delivery : deliveries) {
+    TenantBatch& batch = by_tenant[delivery->tenant_id];
+    batch.tenant_id = delivery->tenant_id;
+    batch.deliveries.push_back(delivery);
+    batch.events.push_back(&delivery->event);
+  }
+  std::vector<TenantBatch> out;
+  out.reserve(by_tenant.size());
+  for (auto& [tenant, batch] : by_tenant) out.push_back(std::move(batch));
+  return out;
+}
+
 absl::Status Consumer::Ack(const std::vector<const Delivery*>& deliveries) {
   if (deliveries.empty()) return absl::OkStatus();
   if (auto st = EnsureConnected(); !st.ok()) return st;

@@ -79,6 +79,16 @@ struct Delivery {
   kefu::events::v1::Event event;
 };
 
+// One tenant's part of a poll, in stream order: what a consumer applies in one transaction.
+struct TenantBatch {
+  std::string tenant_id;
+  std::vector<const Delivery*> deliveries;
+  std::vector<const kefu::events::v1::Event*> events;  // events[i] is &deliveries[i]->event
+};
+
+// Groups deliveries by tenant (tenants in id order), keeping each tenant's stream order.
+std::vector<TenantBatch> ByTenant(const std::vector<const Delivery*>& deliveries);
+
 struct ConsumerOptions {
   std::string group;     // one per consuming service: "crm", "reporting"
   std::string consumer;  // unique per replica: host name and pid

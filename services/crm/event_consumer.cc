@@ -64,24 +64,20 @@ absl::Status EventConsumer::RunOnce() {
   if (!deliveries.ok()) return deliveries.status();
   // Each tenant's part of the poll in one transaction (TransactIn sets the tenant for
   // row-level security), in stream order.
-  std::map<std::string, std::vector<const events::Delivery*>> by_tenant;
-  for (const events::Delivery& delivery : *deliveries) {
-    by_tenant[delivery.tenant_id].push_back(&delivery);
-  }
-  for (const auto& [tenant, batch] : by_tenant) {
-    std::vector<const kefu::events::v1::Event*> batch_events;
-    batch_events.reserve(batch.size());
-    for (const events::Delivery* d : batch) batch_events.push_back(&d->event);
-    auto outcomes = records_->ApplyEvents(tenant, batch_events);
+  std::vector<const events::Delivery*> all;
+  all.reserve(deliveries->size());
+  for (const events::Delivery& delivery : *deliveries) all.push_back(&delivery);
+  for (const events::TenantBatch& batch : events::ByTenant(all)) {
+    auto outcomes = records_->ApplyEvents(batch.tenant_id, batch.events);
     // Acknowledged only now that what they wrote is committed.
     std::vector<const events::Delivery*> done;
-    done.reserve(batch.size());
-    for (size_t i = 0; i < batch.size(); ++i) {
-      if (Finish(*batch[i], outcomes[i])) done.push_back(batch[i]);
+    done.reserve(batch.deliveries.size());
+    for (size_t i = 0; i < batch.deliveries.size(); ++i) {
+      if (Finish(*batch.deliveries[i], outcomes[i])) done.push_back(batch.deliveries[i]);
     }
     if (auto st = consumer_.Ack(done); !st.ok()) {
       // Delivered again later; applying them again is a no-op (processed_events).
-      log::Warn("event ack failed", {{"tenant", tenant}, {"error", st.ToString()}});
+      log::Warn("event ack failed", {{"tenant", batch.tenant_id}, {"error", st.ToString()}});
     }
   }
   return absl::OkStatus();

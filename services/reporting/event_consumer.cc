@@ -76,7 +76,8 @@ absl::Status EventConsumer::RunOnce() {
   if (deliveries->empty()) metrics_->SetLag(0);
   // Each tenant's part of the read is applied in one transaction, in stream order, and
   // acknowledged only after it committed.
-  std::map<std::string, std::vector<const events::Delivery*>> by_tenant;
+  std::vector<const events::Delivery*> own;
+  own.reserve(deliveries->size());
   for (const events::Delivery& delivery : *deliveries) {
     const auto& event = delivery.event;
     if (!event.tenant_id().empty() && event.tenant_id() != delivery.tenant_id) {
@@ -86,14 +87,11 @@ absl::Status EventConsumer::RunOnce() {
       (void)consumer_.Ack(delivery);
       continue;
     }
-    by_tenant[delivery.tenant_id].push_back(&delivery);
+    own.push_back(&delivery);
   }
-  for (const auto& [tenant, batch] : by_tenant) {
-    std::vector<const kefu::events::v1::Event*> events;
-    events.reserve(batch.size());
-    for (const events::Delivery* d : batch) events.push_back(&d->event);
-    const auto outcomes = store_->ApplyEvents(tenant, events);
-    for (size_t i = 0; i < batch.size(); ++i) Finish(*batch[i], outcomes[i]);
+  for (const events::TenantBatch& batch : events::ByTenant(own)) {
+    const auto outcomes = store_->ApplyEvents(batch.tenant_id, batch.events);
+    for (size_t i = 0; i < batch.deliveries.size(); ++i) Finish(*batch.deliveries[i], outcomes[i]);
   }
   return absl::OkStatus();
 }

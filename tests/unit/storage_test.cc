@@ -75,3 +75,29 @@ TEST_CASE("tenant keys share one hash slot per tenant and refuse unsafe ids") {
   CHECK(kefu::events::NewEventId().size() == 32);
   CHECK(kefu::events::NewEventId() != kefu::events::NewEventId());
 }
+
+TEST_CASE("a poll's events are grouped by tenant and keep each tenant's stream order") {
+  std::vector<kefu::events::Delivery> deliveries(5);
+  const char* tenants[] = {"shop-b", "shop-a", "shop-b", "shop-a", "shop-b"};
+  for (size_t i = 0; i < deliveries.size(); ++i) {
+    deliveries[i].tenant_id = tenants[i];
+    deliveries[i].stream_id = std::to_string(i);
+    deliveries[i].event.set_event_id("e" + std::to_string(i));
+  }
+  std::vector<const kefu::events::Delivery*> all;
+  for (const auto& d : deliveries) all.push_back(&d);
+  const auto batches = kefu::events::ByTenant(all);
+  REQUIRE(batches.size() == 2);
+  CHECK(batches[0].tenant_id == "shop-a");
+  CHECK(batches[1].tenant_id == "shop-b");
+  auto ids = [](const kefu::events::TenantBatch& b) {
+    std::vector<std::string> out;
+    for (size_t i = 0; i < b.deliveries.size(); ++i) {
+      CHECK(b.events[i] == &b.deliveries[i]->event);  // the same event, not a copy
+      out.push_back(b.events[i]->event_id());
+    }
+    return out;
+  };
+  CHECK(ids(batches[0]) == std::vector<std::string>{"e1", "e3"});
+  CHECK(ids(batches[1]) == std::vector<std::string>{"e0", "e2", "e4"});
+}
