@@ -30,6 +30,7 @@
 #include <thread>
 #include <vector>
 
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "bench/bench_floor.h"
@@ -115,9 +116,16 @@ struct Steps {
   }
 };
 
+// When each contact's StartContact returned and its offer reached the desk (wall-clock ms).
+struct OfferTimes {
+  std::mutex mu;
+  std::map<std::string, std::pair<int64_t, int64_t>> by_contact;
+};
+
 struct Flow {
   kefu::bench::GatewayStack& stack;
   Desk& desk;
+  OfferTimes* offers;
   std::map<std::string, std::string>& agent_tokens;
   std::unique_ptr<gw::CustomerGatewayService::Stub> customers =
       gw::CustomerGatewayService::NewStub(stack.gateway.channel);
@@ -157,6 +165,15 @@ struct Flow {
       return steps->Fail();
     }
     t["offer"].push_back(Micros(seen.offer_at - returned));
+    {
+      // Wall-clock milliseconds, to compare with the OfferCreated entry's stream id.
+      const absl::Time now = absl::Now();
+      const auto wall_ms = [&](Clock::time_point at) {
+        return absl::ToUnixMillis(now - absl::FromChrono(Clock::now() - at));
+      };
+      std::lock_guard<std::mutex> lock(offers->mu);
+      offers->by_contact[started.contact_id()] = {wall_ms(returned), wall_ms(seen.offer_at)};
+    }
     const std::string& agent_token = agent_tokens.at(seen.agent);
     Clock::time_point step = Clock::now();
     gw::AcceptRequest accept;
@@ -251,6 +268,46 @@ void PrintBacklog(const std::string& tenant) {
   std::fflush(stdout);
 }
 
+// Splits the offer step at the router's OfferCreated entry (its stream id is Redis's clock
+// in ms): StartContact returned -> the router offered (negative: offered before the return),
+// and the router offered -> the desk has it (the gateway's event worker, OnOffer, the relay).
+void PrintOfferSplit(const std::string& tenant, OfferTimes& offers) {
+  kefu::redis::PoolOptions options;
+  options.url = *kefu::redis::ParseUrl(kefu::testing::SharedEnv().redis_url);
+  kefu::redis::Pool pool(options);
+  auto reply = pool.Command({"XRANGE", kefu::events::StreamKey(tenant), "-", "+"});
+  if (!reply.ok()) return;
+  std::vector<double> router_ms, gateway_ms;
+  std::lock_guard<std::mutex> lock(offers.mu);
+  for (size_t i = 0; i < (*reply)->elements; ++i) {
+    const redisReply* entry = (*reply)->element[i];
+    const std::string id(kefu::redis::ReplyString(*entry->element[0]));
+    int64_t xadd_ms = 0;
+    if (!absl::SimpleAtoi(id.substr(0, id.find('-')), &xadd_ms)) continue;
+    const redisReply* fields = entry->element[1];
+    for (size_t f = 0; f + 1 < fields->elements; f += 2) {
+      if (kefu::redis::ReplyString(*fields->element[f]) != "event") continue;
+      const absl::string_view bytes = kefu::redis::ReplyString(*fields->element[f + 1]);
+      kefu::events::v1::Event event;
+      if (!event.ParseFromArray(bytes.data(), static_cast<int>(bytes.size())) ||
+          !event.has_offer_created()) {
+        continue;
+      }
+      auto it = offers.by_contact.find(event.offer_created().contact_id());
+      if (it == offers.by_contact.end()) continue;
+      router_ms.push_back(static_cast<double>(xadd_ms - it->second.first));
+      gateway_ms.push_back(static_cast<double>(it->second.second - xadd_ms));
+      offers.by_contact.erase(it);  // the first offer of the contact
+    }
+  }
+  std::printf(
+      "offer split (%zu contacts, ms): StartContact returned -> OfferCreated p50=%.0f p99=%.0f; "
+      "OfferCreated -> on the desk p50=%.0f p99=%.0f\n",
+      router_ms.size(), Percentile(router_ms, 0.5), Percentile(router_ms, 0.99),
+      Percentile(gateway_ms, 0.5), Percentile(gateway_ms, 0.99));
+  std::fflush(stdout);
+}
+
 void Print(const char* phase, Steps& steps, double seconds) {
   std::printf("%s: %d contacts completed, %d failed, %.0f contacts/s\n", phase, steps.completed,
               steps.failed, steps.completed / seconds);
@@ -315,7 +372,8 @@ int main(int argc, char** argv) {
     absl::SleepFor(absl::Milliseconds(20));
   }
 
-  Flow flow{stack, desk, agent_tokens};
+  OfferTimes offer_times;
+  Flow flow{stack, desk, &offer_times, agent_tokens};
   // Fixed rate, open loop: the workers take contacts in order of their due time.
   Steps fixed;
   {
@@ -355,6 +413,7 @@ int main(int argc, char** argv) {
   const double elapsed = std::chrono::duration<double>(Clock::now() - begin).count();
   Print("saturation", saturated, elapsed);
   PrintBacklog(stack.tenant);
+  PrintOfferSplit(stack.tenant, offer_times);
 
   for (auto& s : streams) s->TryCancel();
   for (auto& r : readers) r.join();
