@@ -14,7 +14,9 @@
 // Per step p50/p99/p99.9 (microseconds): start (StartContact), offer (StartContact returned
 // -> offer on the agent's stream), accept (Accept), message (customer Send -> on the agent's
 // stream, 3 per contact), close (Close), rate (Rate), and the whole flow. The floor of the
-// same run: Redis PING and an empty gRPC call (health Check) round trips.
+// same run: Redis PING and an empty gRPC call (health Check) round trips. After the load:
+// each consumer group's backlog and how long crm takes to catch up (nothing in the flow
+// waits for crm), and the offer step split at the router's OfferCreated stream entry.
 //
 //   flow_bench [--rate 200] [--seconds 10] [--agents 50] [--max-concurrent 10] [--workers 32]
 // Last line: flow_bench rate=… p99_step_us=… sat_per_s=… ratio=…
