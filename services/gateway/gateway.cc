@@ -554,7 +554,7 @@ std::string WithClosedSegment(const Contact& c, int64_t end_ms) {
 
 absl::StatusOr<Contact> Gateway::Assign(const std::string& tenant, const std::string& contact_id,
                                         const std::string& agent_id, const std::string& queue_id,
-                                        const std::string& department_id) {
+                                        const std::string& department_id, bool from_event) {
   const cv1::AgentSummary agent = AgentSummaryOf(tenant, agent_id);
   KEFU_ASSIGN_OR_RETURN(
       CommitResult r,
@@ -565,6 +565,17 @@ absl::StatusOr<Contact> Gateway::Assign(const std::string& tenant, const std::st
                   absl::StrCat("the contact ", contact_id, " has ended"));
             }
             if (c.agent_id == agent_id && c.state == cv1::CONTACT_STATE_ACTIVE) return std::nullopt;
+            if (from_event && c.first_assigned_ms != 0) {
+              // The event stands for an assignment the gateway has not made only while the
+              // agent's offer is still open here: Accept removes it in the same commit that
+              // assigns. Without it, the assignment was made and since undone (a transfer):
+              // replaying it would give the dialog back to the first agent. Read after `c`,
+              // and the commit expects c's version, so an Accept in between is seen.
+              auto open = store_->pool().Command(
+                  {"HEXISTS", keys::AgentOffers(tenant, agent_id), contact_id});
+              if (!open.ok()) return open.status();
+              if (redis::ReplyInt(open->get()) == 0) return std::nullopt;
+            }
             const int64_t now = NowMs();
             Change ch;
             ch.fields = {{field::kState, std::to_string(cv1::CONTACT_STATE_ACTIVE)},
@@ -984,7 +995,8 @@ void Gateway::OnEvent(const kefu::events::v1::Event& event) {
     case E::kContactAssigned: {
       // Not a gateway contact (e.g. routed by a benchmark): Assign finds none and does nothing.
       const auto& a = event.contact_assigned();
-      (void)Assign(tenant, a.contact_id(), a.agent_id(), a.queue_id(), a.department_id());
+      (void)Assign(tenant, a.contact_id(), a.agent_id(), a.queue_id(), a.department_id(),
+                   /*from_event=*/true);
       break;
     }
     case E::kContactQueued: {

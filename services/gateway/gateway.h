@@ -179,9 +179,11 @@ class Gateway final {
                            const std::string& contact_id, bool typing);
 
   // The agent takes the contact (accept, pickup, transfer accepted). Idempotent.
+  // `from_event`: the router's ContactAssigned, which may arrive after the Accept or PickUp
+  // call already made that assignment and a transfer undid it; then it changes nothing.
   absl::StatusOr<Contact> Assign(const std::string& tenant, const std::string& contact_id,
                                  const std::string& agent_id, const std::string& queue_id,
-                                 const std::string& department_id);
+                                 const std::string& department_id, bool from_event = false);
 
   // Ends the contact once; later calls return the contact as it ended.
   absl::StatusOr<Contact> End(const std::string& tenant, const std::string& contact_id,

@@ -1,6 +1,8 @@
 // The gateway in-process with router, presence and crm on real Redis and PostgreSQL
 // (F1, F4, F18, F30-F33, F36, F37): a contact's life driven through the public gateway
 // APIs only, as a customer's widget and an agent's desktop would.
+#include "absl/strings/match.h"
+#include "libs/events/events.h"
 #include "tests/integration/gateway_harness.h"
 
 TEST_CASE(
@@ -165,6 +167,88 @@ TEST_CASE("a transfer to another department brings the transcript to the next ag
   me->WaitFor([](const auto& u) {
     return u.has_snapshot() && u.snapshot().agent().agent_id() == "bill-dora" &&
            u.snapshot().messages_size() == 3;
+  });
+}
+
+TEST_CASE("a late copy of the first agent's assignment does not take a transferred dialog back",
+          "[gateway]") {
+  // The router's ContactAssigned for the first agent can reach the gateway's event worker
+  // after that agent's Accept already assigned the dialog and a transfer moved it on (seen
+  // in about 1 run in 30 of the e2e transfer test, when a peer call delayed the worker).
+  Stack s;
+  s.Agent("gen-carl", "general", "Carl");
+  s.Agent("bill-dora", "billing", "Dora");
+  auto carl = s.AgentUpdates("gen-carl");
+  auto dora = s.AgentUpdates("bill-dora");
+  carl->WaitFor([](const auto& u) { return u.has_snapshot(); });
+  dora->WaitFor([](const auto& u) { return u.has_snapshot(); });
+  auto contact = s.Start("+8613800000012");
+  auto dialog = s.Accept("gen-carl", carl->WaitFor(IsOffer).offer().offer_id()).dialog();
+  s.CustomerSay(contact.customer_token(), "我要退款");
+  gv1::TransferRequest transfer;
+  transfer.set_dialog_id(dialog.dialog_id());
+  transfer.set_department_id("billing");
+  gv1::TransferResponse moved;
+  REQUIRE(s.gateways[0]
+              .agent->Transfer(CallWith(s.AgentToken("gen-carl")).get(), transfer, &moved)
+              .ok());
+  s.Accept("bill-dora", dora->WaitFor(IsOffer).offer().offer_id());
+
+  // The late copy, as the router wrote it when Carl accepted.
+  kefu::redis::PoolOptions options;
+  options.url = *kefu::redis::ParseUrl(kefu::testing::SharedEnv().redis_url);
+  kefu::redis::Pool pool(options);
+  kefu::events::v1::Event late;
+  late.set_tenant_id(s.tenant);
+  auto* assigned = late.mutable_contact_assigned();
+  assigned->set_contact_id(contact.contact_id());
+  assigned->set_dialog_id(dialog.dialog_id());
+  assigned->set_agent_id("gen-carl");
+  assigned->set_department_id("general");
+  auto id = kefu::events::Publisher(&pool, "router").Publish(late);
+  REQUIRE(id.ok());
+  // Wait until every gateway event group has handled it.
+  const std::string stream = kefu::events::StreamKey(s.tenant);
+  const absl::Time deadline = absl::Now() + absl::Seconds(10);
+  bool handled = false;
+  while (!handled && absl::Now() < deadline) {
+    auto groups = pool.Command({"XINFO", "GROUPS", stream});
+    REQUIRE(groups.ok());
+    handled = true;
+    bool any = false;
+    for (size_t g = 0; g < (*groups)->elements; ++g) {
+      const redisReply* info = (*groups)->element[g];
+      std::map<std::string, const redisReply*> fields;
+      for (size_t f = 0; f + 1 < info->elements; f += 2) {
+        fields[std::string(kefu::redis::ReplyString(*info->element[f]))] = info->element[f + 1];
+      }
+      if (!absl::StartsWith(kefu::redis::ReplyString(*fields["name"]), "gateway-test-")) continue;
+      any = true;
+      const std::string last(kefu::redis::ReplyString(*fields["last-delivered-id"]));
+      const auto seq = [](const std::string& entry) {
+        const size_t dash = entry.find('-');
+        return std::make_pair(std::stoll(entry.substr(0, dash)),
+                              std::stoll(entry.substr(dash + 1)));
+      };
+      if (seq(last) < seq(*id) || kefu::redis::ReplyInt(fields["pending"]) != 0) handled = false;
+    }
+    if (!any) handled = false;
+    if (!handled) absl::SleepFor(absl::Milliseconds(20));
+  }
+  REQUIRE(handled);
+
+  // Dora still serves the dialog and Carl still may not write into it.
+  s.AgentSay("bill-dora", dialog.dialog_id(), "退款已处理");
+  gv1::AgentGatewayServiceSendRequest carl_again;
+  carl_again.set_dialog_id(dialog.dialog_id());
+  carl_again.set_text("还在吗");
+  gv1::AgentGatewayServiceSendResponse ignored;
+  CHECK(s.gateways[0]
+            .agent->Send(CallWith(s.AgentToken("gen-carl")).get(), carl_again, &ignored)
+            .error_code() == grpc::StatusCode::PERMISSION_DENIED);
+  auto me = s.CustomerUpdates(contact.customer_token());
+  me->WaitFor([](const auto& u) {
+    return u.has_snapshot() && u.snapshot().agent().agent_id() == "bill-dora";
   });
 }
 
