@@ -28,7 +28,7 @@ struct EventConsumerOptions {
   absl::Duration retry_pause = absl::Seconds(1);
 };
 
-// Metrics of the consumer (docs/REPORTING.md "Metrics"):
+// Metrics of the consumer (docs/MONITORING.md):
 //   kefu_reporting_events_total{type,result}   result: applied | duplicate | ignored |
 //                                               retry | dropped
 //   kefu_reporting_consumer_lag_seconds         age of the newest event just applied;

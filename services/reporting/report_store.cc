@@ -1,5 +1,5 @@
 // ReportStore: applying events to facts and rollups, and the report queries over them
-// (docs/REPORTING.md). Times cross the wire as microseconds since the epoch.
+// (docs/MONITORING.md "Reporting data"). Times cross the wire as microseconds since the epoch.
 #include "services/reporting/report_store.h"
 
 #include <google/protobuf/util/time_util.h>
