@@ -17,6 +17,8 @@
 #define KEFU_ASSIGN_OR_RETURN(lhs, expr) \
   KEFU_ASSIGN_OR_RETURN_IMPL_(KEFU_STATUS_CONCAT_(kefu_statusor_, __LINE__), lhs, expr)
 
+// `lhs` is a declaration ("auto x"), so it cannot be parenthesised.
+// NOLINTBEGIN(bugprone-macro-parentheses)
 #define KEFU_ASSIGN_OR_RETURN_IMPL_(statusor, lhs, expr)   \
   auto statusor = (expr);                                  \
   if (!statusor.ok()) return std::move(statusor).status(); \
