@@ -472,7 +472,7 @@ int main(int argc, char** argv) {
       "redis during saturation: scripts=%ld script_us_per_call=%.1f script_us_per_contact=%.0f "
       "redis_commands_per_contact=%.1f redis_cpu=%.0f%% of one core\n",
       scripts.calls, scripts.usec_per_call,
-      scripts.calls * scripts.usec_per_call / std::max(1, routed.load()),
+      static_cast<double>(scripts.calls) * scripts.usec_per_call / std::max(1, routed.load()),
       static_cast<double>(scripts.commands) / std::max(1, routed.load()),
       100 * (cpu_after.seconds - cpu_before.seconds) /
           absl::ToDoubleSeconds(cpu_after.at - cpu_before.at));
