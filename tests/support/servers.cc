@@ -11,9 +11,11 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
+#include <mutex>
 #include <pqxx/pqxx>
 #include <random>
 #include <vector>
@@ -83,7 +85,54 @@ void KillAndWait(pid_t pid, int sig) {
 
 }  // namespace
 
+namespace {
+
+// True when `port` can be bound on loopback right now.
+bool PortBindable(int port) {
+  int fd = socket(AF_INET, SOCK_STREAM, 0);
+  if (fd < 0) return false;
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  addr.sin_port = htons(static_cast<uint16_t>(port));
+  const bool ok = bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == 0;
+  close(fd);
+  return ok;
+}
+
+// The first port of the kernel's ephemeral range (net.ipv4.ip_local_port_range).
+int EphemeralLow() {
+  FILE* f = std::fopen("/proc/sys/net/ipv4/ip_local_port_range", "r");
+  int low = 32768, high = 60999;
+  if (f != nullptr) {
+    if (std::fscanf(f, "%d %d", &low, &high) != 2) low = 32768;
+    std::fclose(f);
+  }
+  return low;
+}
+
+}  // namespace
+
 int FreePort() {
+  // A port below the ephemeral range: the kernel never hands those out as the source port
+  // of an outgoing connection (any Redis or PostgreSQL client of a test running in parallel
+  // could otherwise take a port between this check and the server's bind, and the server
+  // fails with "cannot listen"), nor to a listener bound to port 0.
+  const int high = EphemeralLow() - 1;
+  const int low = 20000;
+  if (high - low >= 1000) {
+    static std::mutex mu;
+    static std::mt19937 rng(std::random_device{}());
+    for (int attempt = 0; attempt < 200; ++attempt) {
+      int port;
+      {
+        std::lock_guard lock(mu);
+        port = std::uniform_int_distribution<int>(low, high)(rng);
+      }
+      if (PortBindable(port)) return port;
+    }
+  }
+  // Fallback: whatever port the kernel picks.
   int fd = socket(AF_INET, SOCK_STREAM, 0);
   sockaddr_in addr{};
   addr.sin_family = AF_INET;

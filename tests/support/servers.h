@@ -12,7 +12,8 @@
 // loopback port, torn down (process stopped, directory removed) on destruction.
 namespace kefu::testing {
 
-// A TCP port on 127.0.0.1 that was free a moment ago.
+// A TCP port on 127.0.0.1 that was free a moment ago, below the kernel's ephemeral range so
+// that no outgoing connection can take it before the server binds it.
 int FreePort();
 // mkdtemp under $TMPDIR (or /tmp).
 std::string MakeTempDir(const std::string& prefix);
