@@ -555,7 +555,9 @@ std::string WithClosedSegment(const Contact& c, int64_t end_ms) {
 absl::StatusOr<Contact> Gateway::Assign(const std::string& tenant, const std::string& contact_id,
                                         const std::string& agent_id, const std::string& queue_id,
                                         const std::string& department_id, bool from_event) {
-  const cv1::AgentSummary agent = AgentSummaryOf(tenant, agent_id);
+  // Asked for (a peer call when not cached) only when an assignment is made: most
+  // ContactAssigned events find it made already by the Accept or PickUp call.
+  std::optional<cv1::AgentSummary> agent;
   KEFU_ASSIGN_OR_RETURN(
       CommitResult r,
       CommitWithRetry(
@@ -599,7 +601,8 @@ absl::StatusOr<Contact> Gateway::Assign(const std::string& tenant, const std::st
             ch.commands.push_back({"SADD", keys::ActiveDialogs(tenant), contact_id});
             ch.commands.push_back({"HDEL", keys::AgentOffers(tenant, agent_id), contact_id});
             v1::CustomerGatewayServiceUpdatesResponse cu;
-            *cu.mutable_agent_joined()->mutable_agent() = agent;
+            if (!agent) agent = AgentSummaryOf(tenant, agent_id);
+            *cu.mutable_agent_joined()->mutable_agent() = *agent;
             ch.publish.emplace_back(keys::CustomerChannel(tenant, contact_id),
                                     CustomerUpdate(c.version + 1, cu));
             return ch;
