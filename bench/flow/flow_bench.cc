@@ -43,6 +43,7 @@
 #include "libs/auth/authorize.h"
 #include "libs/events/events.h"
 #include "libs/redis/client.h"
+#include "tests/support/streams.h"
 
 namespace {
 
@@ -237,21 +238,9 @@ void PrintBacklog(const std::string& tenant) {
   const std::string stream = kefu::events::StreamKey(tenant);
   auto groups = [&] {
     std::map<std::string, std::pair<int64_t, int64_t>> out;  // group -> lag, pending
-    auto reply = pool.Command({"XINFO", "GROUPS", stream});
+    auto reply = kefu::testing::ConsumerGroups(pool, stream);
     if (!reply.ok()) return out;
-    for (size_t g = 0; g < (*reply)->elements; ++g) {
-      const redisReply* fields = (*reply)->element[g];
-      std::string name;
-      int64_t lag = -1, pending = 0;
-      for (size_t f = 0; f + 1 < fields->elements; f += 2) {
-        const std::string key(kefu::redis::ReplyString(*fields->element[f]));
-        const redisReply* value = fields->element[f + 1];
-        if (key == "name") name = std::string(kefu::redis::ReplyString(*value));
-        if (key == "lag" && value->type == REDIS_REPLY_INTEGER) lag = value->integer;
-        if (key == "pending" && value->type == REDIS_REPLY_INTEGER) pending = value->integer;
-      }
-      out[name] = {lag, pending};
-    }
+    for (const auto& group : *reply) out[group.name] = {group.lag, group.pending};
     return out;
   };
   const absl::Time stopped = absl::Now();

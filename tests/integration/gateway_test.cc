@@ -4,6 +4,7 @@
 #include "absl/strings/match.h"
 #include "libs/events/events.h"
 #include "tests/integration/gateway_harness.h"
+#include "tests/support/streams.h"
 
 TEST_CASE(
     "a VIP chat is identified, routed to a VIP agent with its screen pop, talked, closed and rated "
@@ -212,27 +213,17 @@ TEST_CASE("a late copy of the first agent's assignment does not take a transferr
   const absl::Time deadline = absl::Now() + absl::Seconds(10);
   bool handled = false;
   while (!handled && absl::Now() < deadline) {
-    auto groups = pool.Command({"XINFO", "GROUPS", stream});
+    auto groups = kefu::testing::ConsumerGroups(pool, stream);
     REQUIRE(groups.ok());
-    handled = true;
-    bool any = false;
-    for (size_t g = 0; g < (*groups)->elements; ++g) {
-      const redisReply* info = (*groups)->element[g];
-      std::map<std::string, const redisReply*> fields;
-      for (size_t f = 0; f + 1 < info->elements; f += 2) {
-        fields[std::string(kefu::redis::ReplyString(*info->element[f]))] = info->element[f + 1];
+    int gateways = 0, done = 0;
+    for (const auto& group : *groups) {
+      if (!absl::StartsWith(group.name, "gateway-test-")) continue;
+      ++gateways;
+      if (kefu::testing::StreamIdAtOrAfter(group.last_delivered_id, *id) && group.pending == 0) {
+        ++done;
       }
-      if (!absl::StartsWith(kefu::redis::ReplyString(*fields["name"]), "gateway-test-")) continue;
-      any = true;
-      const std::string last(kefu::redis::ReplyString(*fields["last-delivered-id"]));
-      const auto seq = [](const std::string& entry) {
-        const size_t dash = entry.find('-');
-        return std::make_pair(std::stoll(entry.substr(0, dash)),
-                              std::stoll(entry.substr(dash + 1)));
-      };
-      if (seq(last) < seq(*id) || kefu::redis::ReplyInt(fields["pending"]) != 0) handled = false;
     }
-    if (!any) handled = false;
+    handled = gateways > 0 && done == gateways;
     if (!handled) absl::SleepFor(absl::Milliseconds(20));
   }
   REQUIRE(handled);

@@ -21,6 +21,7 @@
 #include "services/reporting/reporting_service.h"
 #include "tests/support/env.h"
 #include "tests/support/service_harness.h"
+#include "tests/support/streams.h"
 
 namespace {
 
@@ -269,19 +270,10 @@ struct Reporting {
     auto last = redis->Command({"XREVRANGE", stream, "+", "-", "COUNT", "1"});
     if (!last.ok() || (*last)->elements == 0) return false;
     const std::string last_id(kefu::redis::ReplyString(*(*last)->element[0]->element[0]));
-    auto groups = redis->Command({"XINFO", "GROUPS", stream});
+    auto groups = kefu::testing::ConsumerGroups(*redis, stream);
     if (!groups.ok()) return false;
-    for (size_t g = 0; g < (*groups)->elements; ++g) {
-      const redisReply* info = (*groups)->element[g];
-      std::string name, delivered;
-      int64_t pending = -1;
-      for (size_t f = 0; f + 1 < info->elements; f += 2) {
-        const std::string key(kefu::redis::ReplyString(*info->element[f]));
-        if (key == "name") name = kefu::redis::ReplyText(info->element[f + 1]);
-        if (key == "last-delivered-id") delivered = kefu::redis::ReplyText(info->element[f + 1]);
-        if (key == "pending") pending = kefu::redis::ReplyInt(info->element[f + 1]);
-      }
-      if (name == Group()) return delivered == last_id && pending == 0;
+    for (const auto& group : *groups) {
+      if (group.name == Group()) return group.last_delivered_id == last_id && group.pending == 0;
     }
     return false;
   }
