@@ -24,7 +24,9 @@ local function agent_free_score(strategy, load, idle, cap)
 end
 
 -- Puts agent `id` into, or takes it out of, the free index of each of its queues.
-local function agent_reindex(P, id, now)
+-- `strategy_of(q)`, when given, answers q's strategy (route.lua reads each queue's
+-- configuration once per call); otherwise it is read here.
+local function agent_reindex(P, id, now, strategy_of)
   local a = redis.call('HMGET', P .. 'agent:' .. id, 'status', 'load', 'max', 'delay_until',
                        'idle_since', 'cap')
   local load = tonumber(a[2]) or 0
@@ -32,7 +34,9 @@ local function agent_reindex(P, id, now)
                (tonumber(a[4]) or 0) <= now
   for _, q in ipairs(redis.call('SMEMBERS', P .. 'agentq:' .. id)) do
     if free then
-      local strategy = tonumber(redis.call('HGET', P .. 'qcfg:' .. q, 'strategy')) or 1
+      local strategy
+      if strategy_of then strategy = strategy_of(q)
+      else strategy = tonumber(redis.call('HGET', P .. 'qcfg:' .. q, 'strategy')) or 1 end
       redis.call('ZADD', P .. 'qfree:' .. q,
                  agent_free_score(strategy, load, tonumber(a[5]) or 0, tonumber(a[6]) or 0), id)
     else

@@ -2,14 +2,29 @@
 -- is added in the same script as the state change it describes). Prepended to every
 -- script that emits events by kefu_embed_lua(); defines the globals below.
 -- Only what kefu.events.v1 needs: strings, non-negative integers, nested messages.
+local floor, char = math.floor, string.char
 local function pb_varint(n)
-  n = math.floor(tonumber(n) or 0)
-  local out = {}
+  n = floor(tonumber(n) or 0)
+  if n < 128 then return char(math.max(n, 0)) end
+  -- Unrolled up to five bytes (below 2^35: tags, lengths, seconds, nanos): no table.
+  local b1 = n % 128 + 128
+  n = floor(n / 128)
+  if n < 128 then return char(b1, n) end
+  local b2 = n % 128 + 128
+  n = floor(n / 128)
+  if n < 128 then return char(b1, b2, n) end
+  local b3 = n % 128 + 128
+  n = floor(n / 128)
+  if n < 128 then return char(b1, b2, b3, n) end
+  local b4 = n % 128 + 128
+  n = floor(n / 128)
+  if n < 128 then return char(b1, b2, b3, b4, n) end
+  local out = {char(b1, b2, b3, b4)}
   repeat
     local b = n % 128
-    n = math.floor(n / 128)
+    n = floor(n / 128)
     if n > 0 then b = b + 128 end
-    out[#out + 1] = string.char(b)
+    out[#out + 1] = char(b)
   until n == 0
   return table.concat(out)
 end
@@ -19,7 +34,7 @@ local function pb_str(field, s)
   return pb_varint(field * 8 + 2) .. pb_varint(#s) .. s
 end
 local function pb_int(field, n)
-  n = math.floor(tonumber(n) or 0)
+  n = floor(tonumber(n) or 0)
   if n <= 0 then return '' end
   return pb_varint(field * 8) .. pb_varint(n)
 end

@@ -54,9 +54,21 @@ end
 
 local function fail(code, msg) return redis.error_reply(code .. ' ' .. msg) end
 
+-- A queue's configuration, read once per call (nothing in a call changes it; the round
+-- robin position rr_last lives in the same hash but is read and written directly).
+local qcfg_of = {}
 local function qcfg(q, field, default)
-  return tonumber(redis.call('HGET', P .. 'qcfg:' .. q, field)) or default
+  local cfg = qcfg_of[q]
+  if not cfg then
+    cfg = {}
+    local flat = redis.call('HGETALL', P .. 'qcfg:' .. q)
+    for i = 1, #flat, 2 do cfg[flat[i]] = flat[i + 1] end
+    qcfg_of[q] = cfg
+  end
+  return tonumber(cfg[field]) or default
 end
+local function strategy_of(q) return qcfg(q, 'strategy', 1) end
+local function reindex(id) agent_reindex(P, id, now, strategy_of) end
 
 -- Agents of queue q that may take a new contact now, with what strategies compare.
 -- transfer: BUSY agents are candidates too (F20: BUSY accepts transfers only).
@@ -199,8 +211,10 @@ local function pick(q, cands, tier)
 end
 
 -- Offers contact cid to agent a: reserves the slot, writes the offer with its deadline
--- and emits OfferCreated.
-local function offer(cid, a, q)
+-- and emits OfferCreated. `known` may carry what the caller already read: the contact's
+-- dialog, and plain = true when it is in neither qelig nor qxfer.
+local function offer(cid, a, q, known)
+  known = known or {}
   local c = P .. 'contact:' .. cid
   local attempt = redis.call('HINCRBY', c, 'attempt', 1)
   local offer_id = cid .. '#' .. attempt
@@ -208,13 +222,17 @@ local function offer(cid, a, q)
   redis.call('HSET', c, 'state', OFFERED, 'agent', a.id, 'offer_id', offer_id,
              'deadline', deadline, 'offer_ms', now, 'ring', '')
   redis.call('ZREM', P .. 'queue:' .. q, cid)
-  redis.call('SREM', P .. 'qelig:' .. q, cid)
-  redis.call('SREM', P .. 'qxfer:' .. q, cid)
+  if not known.plain then
+    redis.call('SREM', P .. 'qelig:' .. q, cid)
+    redis.call('SREM', P .. 'qxfer:' .. q, cid)
+  end
   redis.call('ZADD', P .. 'offers', deadline, cid)
   redis.call('HINCRBY', P .. 'agent:' .. a.id, 'load', 1)
-  agent_reindex(P, a.id, now)
+  reindex(a.id)
+  local dialog = known.dialog
+  if dialog == nil then dialog = redis.call('HGET', c, 'dialog') end
   emit(22, 'offer_created',
-       pb_str(1, offer_id) .. pb_str(2, cid) .. pb_str(3, redis.call('HGET', c, 'dialog')) ..
+       pb_str(1, offer_id) .. pb_str(2, cid) .. pb_str(3, dialog) ..
        pb_str(4, a.id) .. pb_str(5, q) .. pb_millis(6, deadline) .. pb_int(7, attempt))
   return offer_id
 end
@@ -238,7 +256,7 @@ local function ring(cid, pool, tier, q)
     local offer_id = cid .. '#' .. attempt .. '.' .. i
     redis.call('HSET', rk, a.id, offer_id)
     redis.call('HINCRBY', P .. 'agent:' .. a.id, 'load', 1)
-    agent_reindex(P, a.id, now)
+    reindex(a.id)
     emit(22, 'offer_created',
          pb_str(1, offer_id) .. pb_str(2, cid) .. pb_str(3, dialog) .. pb_str(4, a.id) ..
          pb_str(5, q) .. pb_millis(6, deadline) .. pb_int(7, attempt))
@@ -306,8 +324,10 @@ local function match(q)
   for _, cid in ipairs(waiting) do
     if stuck() then break end
     local f = redis.call('HMGET', P .. 'contact:' .. cid, 'tier', 'transfer', 'excl',
-                         'excl_until', 'elig_a', 'elig_d')
+                         'excl_until', 'elig_a', 'elig_d', 'dialog')
     local tier = f[1] or '0'
+    local known = {dialog = f[7] or false,
+                   plain = f[2] ~= '1' and (f[5] or '') == '' and (f[6] or '') == ''}
     local pool = nil  -- nil: the queue's free index
     if f[2] == '1' then
       if not transfer_cands then
@@ -328,7 +348,7 @@ local function match(q)
       -- F14: while the exclusive wait lasts, only the bound agent may take the contact.
       local a = exclusive_candidate(f[3])
       if a then
-        made[#made + 1] = cid .. '=' .. a.id .. '=' .. offer(cid, a, q)
+        made[#made + 1] = cid .. '=' .. a.id .. '=' .. offer(cid, a, q, known)
         took(a)
       end
     elseif ring_all then
@@ -340,7 +360,7 @@ local function match(q)
       local a
       if pool then a = pick(q, pool, tier) else a = pick_free(q, tier) end
       if a then
-        made[#made + 1] = cid .. '=' .. a.id .. '=' .. offer(cid, a, q)
+        made[#made + 1] = cid .. '=' .. a.id .. '=' .. offer(cid, a, q, known)
         took(a)
       end
     end
@@ -348,9 +368,11 @@ local function match(q)
   return made
 end
 
-local function match_agent(agent_id)
+-- The agent may take a contact now: matches every queue it could take one from.
+-- `reindexed`: the caller has just put the agent in its free indexes.
+local function match_agent(agent_id, reindexed)
   local made = {}
-  agent_reindex(P, agent_id, now)
+  if not reindexed then reindex(agent_id) end
   local queues = {}
   for _, q in ipairs(redis.call('SMEMBERS', P .. 'agentq:' .. agent_id)) do queues[q] = true end
   -- Queues holding contacts that wait for this agent as their exclusive agent (F14).
@@ -373,11 +395,9 @@ end
 
 local function release_slot(agent_id)
   local key = P .. 'agent:' .. agent_id
-  if (tonumber(redis.call('HGET', key, 'load')) or 0) > 0 then
-    redis.call('HINCRBY', key, 'load', -1)
-  end
+  if redis.call('HINCRBY', key, 'load', -1) < 0 then redis.call('HSET', key, 'load', 0) end
   redis.call('HSET', key, 'idle_since', now)
-  agent_reindex(P, agent_id, now)
+  reindex(agent_id)
 end
 
 -- Frees a ring-all agent's reserved slot without touching its idle time.
@@ -386,14 +406,14 @@ local function free_slot(agent_id)
   if (tonumber(redis.call('HGET', key, 'load')) or 0) > 0 then
     redis.call('HINCRBY', key, 'load', -1)
   end
-  agent_reindex(P, agent_id, now)
+  reindex(agent_id)
 end
 
 -- The agent is offered nothing until `until_ms` (F19); the sweeper matches it again then.
 local function delay_agent(agent_id, until_ms)
   redis.call('HSET', P .. 'agent:' .. agent_id, 'delay_until', until_ms)
   redis.call('ZADD', P .. 'delays', until_ms, agent_id)
-  agent_reindex(P, agent_id, now)
+  reindex(agent_id)
 end
 
 -- The contact goes back to its place in its queue (no open offer any more).
@@ -555,6 +575,18 @@ if op == 'enqueue' then
        pb_str(1, cid) .. pb_str(2, ARGV[7]) .. pb_str(3, ARGV[8]) .. pb_str(4, q) ..
        pb_str(5, department) .. eligible_pb .. pb_int(7, tier) .. pb_int(9, position + 1) ..
        pb_int(10, ARGV[12]))
+  -- Nobody waits ahead of the contact and any agent of the queue may take it: the free
+  -- index decides at once. (The contacts waiting behind it could not be served by the
+  -- free agents before this call, and this call frees nobody, so match(q) would stop
+  -- after this contact too.)
+  if position == 0 and excl == '' and elig_a == '' and elig_d == '' and
+      qcfg(q, 'strategy', 1) ~= 5 then
+    local a = pick_free(q, tier)
+    if a then
+      local offer_id = offer(cid, a, q, {dialog = ARGV[7], plain = true})
+      return {OFFERED, a.id, offer_id, q, -1, {}, 1}
+    end
+  end
   match(q)
   local f = redis.call('HMGET', c, 'state', 'agent', 'offer_id')
   -- A waiting contact is "staffed" while an agent who may take it is ONLINE (busy with
@@ -599,7 +631,7 @@ elseif op == 'accept' then
        pb_str(1, cid) .. pb_str(2, f[1]) .. pb_str(3, f[2]) .. pb_str(4, ARGV[5]) ..
        pb_str(5, f[3]) .. pb_str(6, f[4]) .. pb_int(7, f[5]) ..
        pb_millis(10, now - (tonumber(f[6]) or now)) .. pb_int(11, load))
-  for _, agent_id in ipairs(freed) do match_agent(agent_id) end
+  for _, agent_id in ipairs(freed) do match_agent(agent_id, true) end
   return {cid, f[1] or '', f[2] or '', f[3] or '', f[4] or '', now - (tonumber(f[6]) or now), load}
 
 elseif op == 'reject' then
@@ -636,7 +668,7 @@ elseif op == 'release' then
   redis.call('HSET', c, 'state', ENDED)
   redis.call('PEXPIRE', c, 3600000)
   release_slot(agent_id)
-  return match_agent(agent_id)
+  return match_agent(agent_id, true)
 
 elseif op == 'cancel' then
   -- ARGV[4] contact, [5] AbandonReason: the customer left before an agent took them
@@ -656,11 +688,11 @@ elseif op == 'cancel' then
        pb_str(4, f[6]) .. pb_millis(5, waited) .. pb_int(6, ARGV[5]))
   if state == OFFERED and f[7] == '1' then
     for _, agent_id in ipairs(ring_withdraw(cid, '', 2)) do  -- WITHDRAW_REASON_CONTACT_ENDED
-      match_agent(agent_id)
+      match_agent(agent_id, true)
     end
   elseif state == OFFERED then
     release_slot(f[3])
-    match_agent(f[3])
+    match_agent(f[3], true)
   end
   return {1, waited}
 
@@ -692,7 +724,7 @@ elseif op == 'pickup' then
   redis.call('SREM', P .. 'qxfer:' .. q, cid)
   redis.call('HSET', c, 'state', ACTIVE, 'agent', agent_id, 'assigned_ms', now)
   local load = redis.call('HINCRBY', P .. 'agent:' .. agent_id, 'load', 1)
-  agent_reindex(P, agent_id, now)
+  reindex(agent_id)
   local f = redis.call('HMGET', c, 'dialog', 'customer', 'enq', 'department', 'tier')
   local waited = now - (tonumber(f[3]) or now)
   emit(29, 'contact_picked_up', pb_str(1, cid) .. pb_str(2, f[1]) .. pb_str(3, agent_id) ..
@@ -817,7 +849,7 @@ elseif op == 'queue' then
   -- new strategy's order and matches it.
   local q = ARGV[4]
   redis.call('DEL', P .. 'qfree:' .. q)
-  for _, id in ipairs(redis.call('SMEMBERS', P .. 'qagents:' .. q)) do agent_reindex(P, id, now) end
+  for _, id in ipairs(redis.call('SMEMBERS', P .. 'qagents:' .. q)) do reindex(id) end
   return match(q)
 end
 return fail('INVALID_ARGUMENT', 'unknown op ' .. tostring(op))
