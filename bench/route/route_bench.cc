@@ -9,10 +9,13 @@
 //   route_bench [--rate 1000] [--seconds 5] [--agents 50] [--threads 8]
 //   route_bench --scenario acd50 [--seconds 20]   (per rate; see Acd50 below)
 // Last line: route_bench p50_us=… p99_us=… rps=… ratio=…
+#include <sys/resource.h>
+
 #include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <cstdio>
+#include <functional>
 #include <map>
 #include <mutex>
 #include <thread>
@@ -20,6 +23,7 @@
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
 #include "bench/bench_floor.h"
 #include "bench/bench_util.h"
@@ -30,6 +34,7 @@
 #include "libs/events/events.h"
 #include "libs/redis/client.h"
 #include "services/presence/presence_service.h"
+#include "services/router/redis_router.h"
 #include "services/router/router_service.h"
 #include "tests/support/env.h"
 #include "tests/support/service_harness.h"
@@ -356,6 +361,14 @@ ScriptStats ReadScriptStats(kefu::redis::Pool& pool) {
   return out;
 }
 
+// CPU seconds this process has used, all threads, user and system.
+double ProcessCpuSeconds() {
+  rusage usage{};
+  getrusage(RUSAGE_SELF, &usage);
+  return static_cast<double>(usage.ru_utime.tv_sec + usage.ru_stime.tv_sec) +
+         static_cast<double>(usage.ru_utime.tv_usec + usage.ru_stime.tv_usec) / 1e6;
+}
+
 // Run time of each script call by op (ARGV[1]), from the SLOWLOG with every call logged:
 // op -> microseconds.
 std::map<std::string, std::vector<double>> ScriptTimesByOp(kefu::redis::Pool& pool) {
@@ -379,6 +392,8 @@ std::map<std::string, std::vector<double>> ScriptTimesByOp(kefu::redis::Pool& po
 }  // namespace
 
 int main(int argc, char** argv) {
+  // As the service binaries run (ServiceMain): no deadlock-detection graph on every mutex.
+  absl::SetMutexDeadlockDetectionMode(absl::OnDeadlockCycle::kIgnore);
   for (int i = 1; i + 1 < argc; ++i) {
     if (std::string(argv[i]) == "--scenario" && std::string(argv[i + 1]) == "acd50") {
       return Acd50(Flag(argc, argv, "--seconds", 20));
@@ -433,75 +448,154 @@ int main(int argc, char** argv) {
       "p999_us=%.0f (no offer: %d)\n",
       rate, seconds, p50, p99, p999, misses.load());
 
-  // Saturation, closed loop: every thread routes contacts back to back. Redis's own view of
-  // the same seconds (script time per call, its CPU) shows whether Redis is what limits.
-  kefu::redis::PoolOptions redis_options;
-  redis_options.url = *kefu::redis::ParseUrl(kefu::testing::SharedEnv().redis_url);
-  kefu::redis::Pool redis_pool(redis_options);
-  (void)redis_pool.Command({"CONFIG", "RESETSTAT"});
-  (void)redis_pool.Command({"CONFIG", "SET", "slowlog-max-len", "100000"});
-  (void)redis_pool.Command({"CONFIG", "SET", "slowlog-log-slower-than", "0"});
-  (void)redis_pool.Command({"SLOWLOG", "RESET"});
-  const RedisCpu cpu_before = ReadRedisCpu(redis_pool);
-  std::atomic<int> routed{0};
-  const absl::Time sat_end = absl::Now() + absl::Seconds(seconds);
-  {
+  // Closed loop: every thread routes contacts back to back until `end`; returns how many.
+  auto route_until = [&](absl::Time end, const std::string& prefix) {
+    std::atomic<int> routed{0};
     std::vector<std::thread> workers;
     for (int t = 0; t < threads; ++t) {
       workers.emplace_back([&, t] {
         auto stub = rv1::RoutingService::NewStub(bench.router.channel);
-        for (int k = 0; absl::Now() < sat_end; ++k) {
-          if (bench.Route(*stub, absl::StrCat("sat-", t, "-", k)) >= 0) ++routed;
+        for (int k = 0; absl::Now() < end; ++k) {
+          if (bench.Route(*stub, absl::StrCat(prefix, t, "-", k)) >= 0) ++routed;
+        }
+      });
+    }
+    for (auto& w : workers) w.join();
+    return routed.load();
+  };
+
+  // Saturation. Redis's own view of the same seconds (script time per call, its CPU)
+  // shows whether Redis is what limits.
+  kefu::redis::PoolOptions redis_options;
+  redis_options.url = *kefu::redis::ParseUrl(kefu::testing::SharedEnv().redis_url);
+  kefu::redis::Pool redis_pool(redis_options);
+  (void)redis_pool.Command({"CONFIG", "RESETSTAT"});
+  const RedisCpu cpu_before = ReadRedisCpu(redis_pool);
+  const double sat_cpu_before = ProcessCpuSeconds();
+  const int routed = route_until(absl::Now() + absl::Seconds(seconds), "sat-");
+  const double sat_process_us = 1e6 * (ProcessCpuSeconds() - sat_cpu_before) / std::max(1, routed);
+  const double rps = routed / static_cast<double>(seconds);
+  std::printf("saturation (%d threads): routed_per_s=%.0f (each: enqueue + accept + release)\n",
+              threads, rps);
+  const RedisCpu cpu_after = ReadRedisCpu(redis_pool);
+  const ScriptStats scripts = ReadScriptStats(redis_pool);
+  std::printf(
+      "redis during saturation: scripts=%ld script_us_per_call=%.1f script_us_per_contact=%.0f "
+      "redis_commands_per_contact=%.1f redis_cpu=%.0f%% of one core\n",
+      scripts.calls, scripts.usec_per_call,
+      static_cast<double>(scripts.calls) * scripts.usec_per_call / std::max(1, routed),
+      static_cast<double>(scripts.commands) / std::max(1, routed),
+      100 * (cpu_after.seconds - cpu_before.seconds) /
+          absl::ToDoubleSeconds(cpu_after.at - cpu_before.at));
+  const double sat_redis_us = 1e6 * (cpu_after.seconds - cpu_before.seconds) / std::max(1, routed);
+  std::printf(
+      "cpu per routed contact at saturation: %.0f us (bench process: client, router and "
+      "presence %.0f, redis %.0f)\n",
+      sat_process_us + sat_redis_us, sat_process_us, sat_redis_us);
+
+  // The same contact life (enqueue, accept, release) called straight on Redis, as the
+  // router makes it, without gRPC: what the routing scripts alone allow, and the Redis CPU
+  // time one contact costs (the part of the CPU budget no client or server code can save).
+  kefu::router::RedisRouter direct(&redis_pool);
+  std::atomic<int> direct_routed{0};
+  const RedisCpu direct_before = ReadRedisCpu(redis_pool);
+  const double direct_cpu_before = ProcessCpuSeconds();
+  {
+    const absl::Time end = absl::Now() + absl::Seconds(seconds);
+    std::vector<std::thread> workers;
+    for (int t = 0; t < threads; ++t) {
+      workers.emplace_back([&, t] {
+        for (int k = 0; absl::Now() < end; ++k) {
+          const std::string contact = absl::StrCat("direct-", t, "-", k);
+          auto enqueued = direct.Enqueue(bench.tenant, contact, "", 1, "", "");
+          if (!enqueued.ok() || enqueued->offer_id.empty()) continue;
+          if (!direct.Accept(bench.tenant, enqueued->offer_id, enqueued->agent_id).ok()) continue;
+          if (direct.Release(bench.tenant, contact, enqueued->agent_id).ok()) ++direct_routed;
         }
       });
     }
     for (auto& w : workers) w.join();
   }
-  const double rps = routed.load() / static_cast<double>(seconds);
-  std::printf("saturation (%d threads): routed_per_s=%.0f (each: enqueue + accept + release)\n",
-              threads, rps);
-  const RedisCpu cpu_after = ReadRedisCpu(redis_pool);
+  const RedisCpu direct_after = ReadRedisCpu(redis_pool);
+  const double redis_us_per_contact =
+      1e6 * (direct_after.seconds - direct_before.seconds) / std::max(1, direct_routed.load());
+  const double caller_us_per_contact =
+      1e6 * (ProcessCpuSeconds() - direct_cpu_before) / std::max(1, direct_routed.load());
+  std::printf(
+      "redis only, no gRPC (%d threads): routed_per_s=%.0f redis_cpu_us_per_contact=%.0f "
+      "caller_cpu_us_per_contact=%.0f (3 round trips)\n",
+      threads, direct_routed.load() / static_cast<double>(seconds), redis_us_per_contact,
+      caller_us_per_contact);
+
+  // Each op's script run time, from one more second at saturation with every command
+  // logged by the SLOWLOG. Kept out of the saturation figures: logging every command, the
+  // scripts' own calls included, costs Redis a fifth of its time.
+  (void)redis_pool.Command({"CONFIG", "SET", "slowlog-max-len", "100000"});
+  (void)redis_pool.Command({"CONFIG", "SET", "slowlog-log-slower-than", "0"});
+  (void)redis_pool.Command({"SLOWLOG", "RESET"});
+  (void)route_until(absl::Now() + absl::Seconds(1), "op-");
   (void)redis_pool.Command({"CONFIG", "SET", "slowlog-log-slower-than", "10000"});
   std::string per_op;
   for (auto& [op, times] : ScriptTimesByOp(redis_pool)) {
     absl::StrAppend(&per_op, " ", op, "_p50_us=", static_cast<int>(Percentile(times, 0.5)));
   }
   std::printf("script run time by op (SLOWLOG):%s\n", per_op.c_str());
-  const ScriptStats scripts = ReadScriptStats(redis_pool);
-  std::printf(
-      "redis during saturation: scripts=%ld script_us_per_call=%.1f script_us_per_contact=%.0f "
-      "redis_commands_per_contact=%.1f redis_cpu=%.0f%% of one core\n",
-      scripts.calls, scripts.usec_per_call,
-      static_cast<double>(scripts.calls) * scripts.usec_per_call / std::max(1, routed.load()),
-      static_cast<double>(scripts.commands) / std::max(1, routed.load()),
-      100 * (cpu_after.seconds - cpu_before.seconds) /
-          absl::ToDoubleSeconds(cpu_after.at - cpu_before.at));
 
-  // The throughput floor, closed loop on the same threads: empty gRPC calls (health Check,
-  // no auth, no Redis) per second. A routed contact takes three calls, so a third of this
-  // is what any router could route on this machine with this client.
-  std::atomic<long> empty_calls{0};
-  const absl::Time floor_end = absl::Now() + absl::Seconds(seconds);
-  {
+  // The throughput floor, closed loop on the same threads: calls per second and the CPU
+  // each costs. Client and server both live in this process, so its CPU time is what a
+  // call costs them (the kernel's loopback work included), whatever else runs.
+  struct Floor {
+    double calls_per_s = 0, cpu_us_per_call = 0;
+  };
+  auto call_floor = [&](const std::function<bool()>& call) {
+    std::atomic<long> calls{0};
+    const double cpu_before = ProcessCpuSeconds();
+    const absl::Time end = absl::Now() + absl::Seconds(seconds);
     std::vector<std::thread> workers;
     for (int t = 0; t < threads; ++t) {
       workers.emplace_back([&] {
-        auto stub = grpc::health::v1::Health::NewStub(bench.router.channel);
-        while (absl::Now() < floor_end) {
-          grpc::ClientContext ctx;
-          grpc::health::v1::HealthCheckRequest request;
-          grpc::health::v1::HealthCheckResponse response;
-          if (stub->Check(&ctx, request, &response).ok()) ++empty_calls;
+        while (absl::Now() < end) {
+          if (call()) ++calls;
         }
       });
     }
     for (auto& w : workers) w.join();
-  }
-  const double calls_per_s = empty_calls.load() / static_cast<double>(seconds);
+    return Floor{calls.load() / static_cast<double>(seconds),
+                 1e6 * (ProcessCpuSeconds() - cpu_before) / std::max(1L, calls.load())};
+  };
+  // Empty calls: health Check, no auth, no Redis. A routed contact takes three calls, so a
+  // third of this is what any router could route on this machine with this client.
+  auto health = grpc::health::v1::Health::NewStub(bench.router.channel);
+  const Floor empty = call_floor([&] {
+    grpc::ClientContext ctx;
+    grpc::health::v1::HealthCheckRequest request;
+    grpc::health::v1::HealthCheckResponse response;
+    return health->Check(&ctx, request, &response).ok();
+  });
   std::printf(
       "floor (%d threads): empty_grpc_calls_per_s=%.0f, i.e. at most %.0f contacts/s at 3 "
-      "calls each; routed/ceiling=%.2f\n",
-      threads, calls_per_s, calls_per_s / 3, rps / std::max(1.0, calls_per_s / 3));
+      "calls each; routed/ceiling=%.2f; cpu_us_per_empty_call=%.0f (client and server)\n",
+      threads, empty.calls_per_s, empty.calls_per_s / 3, rps / std::max(1.0, empty.calls_per_s / 3),
+      empty.cpu_us_per_call);
+  // A routing call refused after authentication (no contact id): the token checked, the
+  // interceptors run, no Redis.
+  auto routing = rv1::RoutingService::NewStub(bench.router.channel);
+  const Floor refused = call_floor([&] {
+    rv1::EnqueueRequest request;
+    rv1::EnqueueResponse response;
+    return routing->Enqueue(CallWith(bench.service).get(), request, &response).error_code() ==
+           grpc::StatusCode::INVALID_ARGUMENT;
+  });
+  std::printf("authenticated call refused before Redis: calls_per_s=%.0f cpu_us_per_call=%.0f\n",
+              refused.calls_per_s, refused.cpu_us_per_call);
+  // The CPU a routed contact needs at least: its Redis time plus three empty calls. At
+  // 5,000 contacts/s the machine has cores * 200 us for each.
+  const unsigned cores = std::max(1u, std::thread::hardware_concurrency());
+  std::printf(
+      "cpu budget at 5,000 contacts/s: %.0f us per contact on %u cores; needed at least "
+      "%.0f us (redis %.0f + 3 empty gRPC calls %.0f)\n",
+      cores * 1e6 / 5000, cores, redis_us_per_contact + 3 * empty.cpu_us_per_call,
+      redis_us_per_contact, 3 * empty.cpu_us_per_call);
   stop_heartbeats = true;
   heartbeats.join();
   const double ratio = p50 / std::max(1.0, grpc_p50);
