@@ -103,13 +103,19 @@ struct Gateway {
     return desk;
   }
 
-  // The customer widget's update stream for the contact of `customer_token`.
+  // The customer widget's update stream for the contact of `customer_token`, once its
+  // snapshot has arrived. Only what happens after the snapshot comes as an update: an
+  // agent_joined committed before it is dropped as older (the snapshot names the agent), so
+  // a test that acts before the snapshot and then waits for the update races the stream.
   std::unique_ptr<CustomerUpdates> Widget(const std::string& customer_token) {
     auto* stub = customer.get();
-    return std::make_unique<CustomerUpdates>([stub, customer_token](grpc::ClientContext* ctx) {
-      kefu::auth::AttachToken(ctx, customer_token);
-      return stub->Updates(ctx, gv1::CustomerGatewayServiceUpdatesRequest());
-    });
+    auto widget =
+        std::make_unique<CustomerUpdates>([stub, customer_token](grpc::ClientContext* ctx) {
+          kefu::auth::AttachToken(ctx, customer_token);
+          return stub->Updates(ctx, gv1::CustomerGatewayServiceUpdatesRequest());
+        });
+    widget->WaitFor([](const auto& u) { return u.has_snapshot(); }, absl::Seconds(10));
+    return widget;
   }
 
   // A chat contact from the website widget (a SERVICE token of the tenant).
