@@ -48,6 +48,10 @@ std::string TenantKey(absl::string_view tenant_id, absl::string_view suffix) {
 
 std::string StreamKey(absl::string_view tenant_id) { return TenantKey(tenant_id, "events"); }
 
+std::string AgentStreamKey(absl::string_view tenant_id) {
+  return TenantKey(tenant_id, "agent-events");
+}
+
 std::string NewEventId() {
   thread_local std::mt19937_64 rng(std::random_device{}());
   return absl::StrFormat("%016x%016x", rng(), rng());

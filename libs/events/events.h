@@ -38,6 +38,11 @@ absl::StatusOr<std::vector<std::string>> ListTenants(redis::Connection& conn);
 // "kefu:{t:<tenant>}:" + suffix: the hash tag keeps one tenant's keys in one slot.
 std::string TenantKey(absl::string_view tenant_id, absl::string_view suffix);
 std::string StreamKey(absl::string_view tenant_id);
+// "kefu:{t:<tenant>}:agent-events": a copy of the tenant's presence events (agent logged
+// in or out, status and seat changes), written by presence in the same script. Followers
+// that wake on agent changes only (the router, supervisors' Watch) read it instead of
+// every event of the tenant. Capped near 100,000 entries.
+std::string AgentStreamKey(absl::string_view tenant_id);
 // 32 hex digits from a CSPRNG-seeded generator.
 std::string NewEventId();
 // Name of the set payload field ("contact_started"), or "" when none is set.

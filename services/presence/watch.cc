@@ -174,7 +174,7 @@ void WatchHub::Run(const std::stop_token& stop, const redis::RedisUrl& url) {
     std::vector<std::string> argv = {"XREAD", "COUNT", "500", "BLOCK", "250", "STREAMS"};
     std::map<std::string, std::string> by_key;  // stream key -> tenant
     for (const auto& [tenant, id] : last_ids) {
-      argv.push_back(events::StreamKey(tenant));
+      argv.push_back(events::AgentStreamKey(tenant));
       by_key[argv.back()] = tenant;
     }
     for (const auto& [key, id] : last_ids) argv.push_back(id);

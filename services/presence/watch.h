@@ -16,11 +16,11 @@
 #include "kefu/presence/v1/presence.grpc.pb.h"
 #include "libs/redis/client.h"
 
-// PresenceService.Watch (F23): one loop per process follows the tenants' event streams and
-// fans each agent change out to the supervisors watching that tenant. Each stream is a
-// gRPC callback reactor with its own pending updates, coalesced per agent: a slow client
-// only delays itself (its backlog is at most one update per agent), never the loop or
-// the other watchers.
+// PresenceService.Watch (F23): one loop per process follows the tenants' agent-events
+// streams and fans each agent change out to the supervisors watching that tenant. Each
+// stream is a gRPC callback reactor with its own pending updates, coalesced per agent: a
+// slow client only delays itself (its backlog is at most one update per agent), never the
+// loop or the other watchers.
 namespace kefu::presence {
 
 using PresenceReader =
@@ -67,8 +67,9 @@ class WatchHub final {
 
   void Subscribe(WatchReactor* reactor);
   void Unsubscribe(WatchReactor* reactor);
-  // The loop (a ServiceContext worker): follows the stream of every watched tenant, from
-  // kCatchUp before its first watcher subscribed.
+  // The loop (a ServiceContext worker): follows the agent-events stream (presence's own
+  // events, events::AgentStreamKey) of every watched tenant, from kCatchUp before its
+  // first watcher subscribed.
   void Run(const std::stop_token& stop, const redis::RedisUrl& url);
 
  private:

@@ -42,7 +42,10 @@ void SweepLoop(const std::stop_token& stop, redis::Pool* pool, RedisRouter* rout
   }
 }
 
-// Follows every tenant's stream from its end; presence's agent events wake the router.
+// Follows every tenant's agent-events stream (presence's events, events::AgentStreamKey)
+// from its end: an agent logging in or changing status wakes the router. Following the
+// tenant's whole stream instead woke an XREAD for every contact's events; at saturation
+// in bench/route that was 10-30 % of the CPU a routed contact costs (docs/PERFORMANCE.md).
 void WakeLoop(const std::stop_token& stop, const redis::RedisUrl& url, RedisRouter* router) {
   std::unique_ptr<redis::Connection> conn;
   std::map<std::string, std::string> last_ids;  // stream -> last id seen
@@ -61,7 +64,7 @@ void WakeLoop(const std::stop_token& stop, const redis::RedisUrl& url, RedisRout
       auto tenants = events::ListTenants(*conn);
       if (!tenants.ok()) continue;
       for (const std::string& tenant : *tenants) {
-        const std::string key = events::StreamKey(tenant);
+        const std::string key = events::AgentStreamKey(tenant);
         if (last_ids.contains(key)) continue;
         auto tail = conn->Command({"XREVRANGE", key, "+", "-", "COUNT", "1"});
         if (!tail.ok()) break;

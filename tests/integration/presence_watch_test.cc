@@ -1,5 +1,6 @@
 // Supervisors watching presence (F23), department lists with counts, and per-tenant
 // presence settings (F21, F22).
+#include "absl/strings/match.h"
 #include "tests/integration/routing_harness.h"
 
 namespace {
@@ -141,4 +142,42 @@ TEST_CASE("an admin changes the tenant's presence settings and logins and heartb
   auto denied =
       c.presence_stub->UpdatePresenceSettings(CallWith(c.AgentToken("a1")).get(), update, &updated);
   CHECK(denied.error_code() == grpc::StatusCode::PERMISSION_DENIED);
+}
+
+TEST_CASE(
+    "presence events are copied to the tenant's agent-events stream, which the router and "
+    "Watch follow, and contact events are not") {
+  Centre c;
+  c.Queue("main", rv1::ROUTING_STRATEGY_LEAST_BUSY, true);
+  c.Department("support", "main");
+  c.Agent("a1", {"support"}, 3, ONLINE);                     // logs in (AWAY), then goes ONLINE
+  CHECK(c.Enqueue("c1", NEW).routing().agent_id() == "a1");  // contact events, router's
+  c.SetStatus("a1", BUSY);
+
+  auto redis = kefu::redis::Connection::Open(
+      *kefu::redis::ParseUrl(kefu::testing::SharedEnv().redis_url), absl::Seconds(3));
+  REQUIRE(redis.ok());
+  // type -> event bytes, in stream order.
+  auto entries = [&](const std::string& key) {
+    auto reply = (*redis)->Command({"XRANGE", key, "-", "+"});
+    REQUIRE(reply.ok());
+    std::vector<std::pair<std::string, std::string>> out;
+    for (size_t i = 0; i < (*reply)->elements; ++i) {
+      const redisReply* fields = (*reply)->element[i]->element[1];
+      out.emplace_back(kefu::redis::ReplyString(*fields->element[1]),
+                       kefu::redis::ReplyString(*fields->element[3]));
+    }
+    return out;
+  };
+  const auto agent_events = entries(kefu::events::AgentStreamKey(c.tenant));
+  std::vector<std::string> types;
+  for (const auto& [type, bytes] : agent_events) types.push_back(type);
+  CHECK(types == std::vector<std::string>{"agent_logged_in", "agent_status_changed",
+                                          "agent_status_changed", "agent_status_changed"});
+  // The very entries of the tenant's stream (same event ids), in the same order.
+  std::vector<std::pair<std::string, std::string>> presence_on_main;
+  for (const auto& entry : entries(kefu::events::StreamKey(c.tenant))) {
+    if (absl::StartsWith(entry.first, "agent_")) presence_on_main.push_back(entry);
+  }
+  CHECK(presence_on_main == agent_events);
 }

@@ -51,12 +51,13 @@ local function now_ms()
   local t = redis.call('TIME')
   return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 end
--- Appends a kefu.events.v1.Event to the tenant's stream. `field` is the payload's field
--- number in Event.payload, `name` its field name (the entry's `type`).
+-- Appends a kefu.events.v1.Event to the tenant's stream and returns its bytes. `field` is
+-- the payload's field number in Event.payload, `name` its field name (the entry's `type`).
 local pb_event_seq = 0
 local function pb_emit(stream, tenant, nonce, producer, ms, field, name, payload)
   pb_event_seq = pb_event_seq + 1
   local event = pb_str(1, nonce .. '-' .. pb_event_seq) .. pb_str(2, tenant) ..
       pb_millis(3, ms) .. pb_str(4, producer) .. pb_msg(field, payload)
   redis.call('XADD', stream, 'MAXLEN', '~', 1000000, '*', 'type', name, 'event', event)
+  return event
 end

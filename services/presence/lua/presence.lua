@@ -13,6 +13,7 @@
 --   P presence:hb       zset  agent -> heartbeat deadline (ms)
 --   P presence:seat     zset  agent -> when an empty seat turns the agent OFFLINE (ms)
 --   P seat:<seat>       string agent logged in at that seat
+--   P agent-events      stream a copy of every event below (AgentStreamKey)
 local stream, op, tenant, nonce = KEYS[1], ARGV[1], ARGV[2], ARGV[3]
 local P = 'kefu:{t:' .. tenant .. '}:'
 local now = now_ms()
@@ -20,8 +21,13 @@ local ONLINE, BUSY, AWAY, OFFLINE = 1, 2, 3, 4
 local R_MANUAL, R_LOGIN, R_LOGOUT, R_SEAT_EMPTY, R_SEAT_RETURNED, R_HEARTBEAT = 1, 2, 3, 4, 5, 6
 local SEAT_OCCUPIED, SEAT_EMPTY = 1, 2
 
+-- Every presence event also goes, as the same entry, on the tenant's agent-events stream
+-- (libs/events/events.h AgentStreamKey): the router's wake-up and supervisors' Watch
+-- follow that one, so they need not read every contact's events.
 local function emit(field, name, payload)
-  pb_emit(stream, tenant, nonce, 'presence', now, field, name, payload)
+  local event = pb_emit(stream, tenant, nonce, 'presence', now, field, name, payload)
+  redis.call('XADD', P .. 'agent-events', 'MAXLEN', '~', 100000, '*', 'type', name,
+             'event', event)
 end
 local function fail(code, msg) return redis.error_reply(code .. ' ' .. msg) end
 
