@@ -99,12 +99,12 @@ class Stack {
     extra_env_ = std::move(extra_env);
     std::vector<std::pair<std::string, std::string>> launches;  // name -> binary
     for (const std::string& name : kServices) {
-      ports_[name] = NewPorts();
+      ports_[name] = {kefu::testing::FreePort(), kefu::testing::FreePort()};
       launches.emplace_back(name, name);
     }
     for (int i = 2; i <= routers; ++i) {
       const std::string name = absl::StrCat("router-", i);
-      ports_[name] = NewPorts();
+      ports_[name] = {kefu::testing::FreePort(), kefu::testing::FreePort()};
       launches.emplace_back(name, "router");
     }
     if (routers > 1) {
@@ -123,7 +123,7 @@ class Stack {
   // Another gateway replica of this stack on free ports; returns its gRPC port.
   int AddGateway() {
     const std::string name = absl::StrCat("gateway-", extra_gateways_.size() + 2);
-    ports_[name] = NewPorts();
+    ports_[name] = {kefu::testing::FreePort(), kefu::testing::FreePort()};
     binaries_[name] = absl::StrCat(KEFU_BIN_DIR, "/kefu-gateway");
     Start(name);
     extra_gateways_.push_back(name);
@@ -221,23 +221,6 @@ class Stack {
   const std::map<std::string, pid_t>& pids() const { return pids_; }
 
  private:
-  // A gRPC and a metrics port that no other process of this stack was given. FreePort only
-  // finds a port bindable right now; the processes bind theirs later, so alone it can name
-  // one port twice (presence then failed with "cannot listen" on kb's metrics port, and the
-  // stack never became SERVING).
-  Ports NewPorts() {
-    const auto unused = [this] {
-      for (int attempt = 0; attempt < 100; ++attempt) {
-        const int port = kefu::testing::FreePort();
-        if (port != 0 && given_.insert(port).second) return port;
-      }
-      FAIL("FreePort found no port that this stack had not given out already");
-      return 0;
-    };
-    const int grpc = unused();
-    return {grpc, unused()};
-  }
-
   std::string log_dir_;
   RedisDatabase redis_;
   std::map<std::string, Ports> ports_;
@@ -248,7 +231,6 @@ class Stack {
   std::vector<std::string> extra_gateways_;
   std::map<std::string, std::string> binaries_;  // name -> executable
   std::string router_target_;                    // set with router replicas
-  std::set<int> given_;                          // every port in ports_
 };
 
 }  // namespace e2e

@@ -18,6 +18,7 @@
 #include <mutex>
 #include <pqxx/pqxx>
 #include <random>
+#include <set>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
@@ -120,16 +121,20 @@ int FreePort() {
   // fails with "cannot listen"), nor to a listener bound to port 0.
   const int high = EphemeralLow() - 1;
   const int low = 20000;
+  // A port is bindable now, but its process binds it later: never name one twice in this
+  // process, or two servers of one stack or harness may be handed the same port (one of
+  // them then fails with "cannot listen").
   if (high - low >= 1000) {
     static std::mutex mu;
     static std::mt19937 rng(std::random_device{}());
+    static std::set<int> given;
     for (int attempt = 0; attempt < 200; ++attempt) {
-      int port;
-      {
-        std::lock_guard lock(mu);
-        port = std::uniform_int_distribution<int>(low, high)(rng);
+      std::lock_guard lock(mu);
+      const int port = std::uniform_int_distribution<int>(low, high)(rng);
+      if (!given.contains(port) && PortBindable(port)) {
+        given.insert(port);
+        return port;
       }
-      if (PortBindable(port)) return port;
     }
   }
   // Fallback: whatever port the kernel picks.
