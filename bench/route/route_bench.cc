@@ -420,6 +420,7 @@ int main(int argc, char** argv) {
   const absl::Time start = absl::Now() + absl::Milliseconds(100);
   {
     std::vector<std::thread> workers;
+    workers.reserve(threads);
     for (int t = 0; t < threads; ++t) {
       workers.emplace_back([&, t] {
         auto stub = rv1::RoutingService::NewStub(bench.router.channel);
@@ -452,6 +453,7 @@ int main(int argc, char** argv) {
   auto route_until = [&](absl::Time end, const std::string& prefix) {
     std::atomic<int> routed{0};
     std::vector<std::thread> workers;
+    workers.reserve(threads);
     for (int t = 0; t < threads; ++t) {
       workers.emplace_back([&, t] {
         auto stub = rv1::RoutingService::NewStub(bench.router.channel);
@@ -503,6 +505,7 @@ int main(int argc, char** argv) {
   {
     const absl::Time end = absl::Now() + absl::Seconds(seconds);
     std::vector<std::thread> workers;
+    workers.reserve(threads);
     for (int t = 0; t < threads; ++t) {
       workers.emplace_back([&, t] {
         for (int k = 0; absl::Now() < end; ++k) {
@@ -552,6 +555,7 @@ int main(int argc, char** argv) {
     const double cpu_before = ProcessCpuSeconds();
     const absl::Time end = absl::Now() + absl::Seconds(seconds);
     std::vector<std::thread> workers;
+    workers.reserve(threads);
     for (int t = 0; t < threads; ++t) {
       workers.emplace_back([&] {
         while (absl::Now() < end) {
@@ -560,8 +564,8 @@ int main(int argc, char** argv) {
       });
     }
     for (auto& w : workers) w.join();
-    return Floor{calls.load() / static_cast<double>(seconds),
-                 1e6 * (ProcessCpuSeconds() - cpu_before) / std::max(1L, calls.load())};
+    const auto done = static_cast<double>(calls.load());
+    return Floor{done / seconds, 1e6 * (ProcessCpuSeconds() - cpu_before) / std::max(1.0, done)};
   };
   // Empty calls: health Check, no auth, no Redis. A routed contact takes three calls, so a
   // third of this is what any router could route on this machine with this client.
