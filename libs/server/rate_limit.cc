@@ -62,6 +62,7 @@ class RateLimitInterceptor final : public grpc::experimental::Interceptor {
     using grpc::experimental::InterceptionHookPoints;
     if (methods->QueryInterceptionHookPoint(InterceptionHookPoints::POST_RECV_INITIAL_METADATA)) {
       auto* metadata = methods->GetRecvInitialMetadata();
+      metadata_ = metadata;
       if (auto it = metadata->find("authorization"); it != metadata->end()) {
         auto claims = authenticator_->AuthenticateHeader(
             absl::string_view(it->second.data(), it->second.size()));
@@ -77,7 +78,13 @@ class RateLimitInterceptor final : public grpc::experimental::Interceptor {
             claims_->platform() ? RequestTenant(*message) : claims_->tenant_id;
         if (!tenant.empty()) rejection_ = limiter_->Admit(tenant, *limit_, absl::Now());
       }
-      if (!rejection_.ok() && message != nullptr) message->Clear();
+      if (!rejection_.ok()) {
+        // The handler still runs (interceptors cannot stop a sync call): it gets an empty
+        // request and no token, so its own authentication refuses before any work, even
+        // where an empty request would mean something (Logout: any session).
+        if (message != nullptr) message->Clear();
+        if (metadata_ != nullptr) metadata_->erase("authorization");
+      }
     }
     if (!rejection_.ok() &&
         methods->QueryInterceptionHookPoint(InterceptionHookPoints::PRE_SEND_STATUS)) {
@@ -91,6 +98,8 @@ class RateLimitInterceptor final : public grpc::experimental::Interceptor {
   RateLimiter* limiter_;
   const RateLimit* limit_;
   std::optional<auth::Claims> claims_;
+  // The call's received metadata (the ServerContext's, which the handler reads).
+  std::multimap<grpc::string_ref, grpc::string_ref>* metadata_ = nullptr;
   bool counted_ = false;
   absl::Status rejection_;
 };
