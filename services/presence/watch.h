@@ -80,7 +80,7 @@ class WatchHub final {
   static constexpr absl::Duration kCatchUp = absl::Seconds(5);
 
   std::multimap<std::string, WatchReactor*> watchers_;  // tenant -> reactor
-  std::map<std::string, std::string> since_;  // newly watched tenant -> first stream id
+  std::map<std::string, std::string> since_;            // newly watched tenant -> first stream id
 };
 
 }  // namespace kefu::presence

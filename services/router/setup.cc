@@ -181,9 +181,9 @@ void OfferCountLoop(const std::stop_token& stop, const redis::RedisUrl& url,
       absl::SleepFor(absl::Milliseconds(200));
       continue;
     }
-    std::vector<std::string> argv = {"XREADGROUP", "GROUP", std::string(kGroup), consumer,
-                                     "COUNT",      "1000",  "BLOCK",             "500",
-                                     "NOACK",      "STREAMS"};
+    std::vector<std::string> argv = {
+        "XREADGROUP", "GROUP",  std::string(kGroup), consumer, "COUNT", "1000", "BLOCK", "500",
+        "NOACK",      "STREAMS"};
     for (const auto& key : streams) argv.push_back(key);
     for (size_t i = 0; i < streams.size(); ++i) argv.push_back(">");
     auto reply = conn->Command(std::vector<absl::string_view>(argv.begin(), argv.end()));
@@ -223,9 +223,10 @@ absl::Status Setup(server::ServiceContext& ctx, const RouterOptions& options) {
     KEFU_ASSIGN_OR_RETURN(auto opened, GeoResolver::Open(path));
     geo = std::move(opened);
   } else {
-    log::Warn("no geo database: regions stay empty (install geoip-database or set "
-              "--geo-database)",
-              {});
+    log::Warn(
+        "no geo database: regions stay empty (install geoip-database or set "
+        "--geo-database)",
+        {});
     geo = GeoResolver::Empty();
   }
   if (geo->loaded()) log::Info("geo database", {{"path", geo->path()}});
@@ -233,10 +234,10 @@ absl::Status Setup(server::ServiceContext& ctx, const RouterOptions& options) {
   auto store = std::make_shared<AdminStore>(ctx.pg());
   auto router = std::make_shared<RedisRouter>(ctx.redis(), metrics.get());
   auto designations = std::make_shared<DesignationCache>(store.get(), router.get());
-  ctx.AddService(std::make_unique<RoutingServiceImpl>(router.get(), store.get(),
-                                                      &ctx.authenticator(), geo.get(),
-                                                      designations.get()),
-                 v1::RoutingService::service_full_name());
+  ctx.AddService(
+      std::make_unique<RoutingServiceImpl>(router.get(), store.get(), &ctx.authenticator(),
+                                           geo.get(), designations.get()),
+      v1::RoutingService::service_full_name());
   ctx.AddService(
       std::make_unique<RoutingAdminServiceImpl>(store.get(), router.get(), &ctx.authenticator()),
       v1::RoutingAdminService::service_full_name());
