@@ -42,9 +42,7 @@ TEST_CASE(
   REQUIRE(st.ok());
   const std::string widget = s.EntryPoint("web-bot", made_bot.bot().bot_id());
 
-  s.Agent("gen-kim", "general", "Kim");
-  auto kim = s.AgentUpdates("gen-kim");
-  kim->WaitFor([](const auto& u) { return u.has_snapshot(); });
+  auto kim = s.AgentDesk("gen-kim", "general", "Kim");
 
   // The widget learns that the bot serves first.
   auto* stub = s.gateways[0].customer.get();

@@ -269,6 +269,17 @@ struct Stack {
         });
   }
 
+  // Agent `id` of `department` with its desk open: the updates stream once its snapshot has
+  // arrived, so every later offer and message reaches it as an update.
+  std::unique_ptr<Listener<gv1::AgentGatewayServiceUpdatesResponse>> AgentDesk(
+      const std::string& id, const std::string& department, const std::string& nickname,
+      int replica = 0) {
+    Agent(id, department, nickname);
+    auto desk = AgentUpdates(id, replica);
+    desk->WaitFor([](const auto& u) { return u.has_snapshot(); });
+    return desk;
+  }
+
   gv1::AcceptResponse Accept(const std::string& agent, const std::string& offer, int replica = 0) {
     gv1::AcceptRequest request;
     request.set_offer_id(offer);

@@ -11,11 +11,9 @@ TEST_CASE(
     "once",
     "[gateway]") {
   Stack s;
-  s.Agent("vip-ann", "vip", "Ann");
+  auto ann = s.AgentDesk("vip-ann", "vip", "Ann");
   s.Agent("gen-bob", "general", "Bob");
   s.VipCustomer("+8613800000001", "王先生");
-  auto ann = s.AgentUpdates("vip-ann");
-  ann->WaitFor([](const auto& u) { return u.has_snapshot(); });
 
   auto contact = s.Start("+8613800000001");
   auto me = s.CustomerUpdates(contact.customer_token());
@@ -126,12 +124,8 @@ TEST_CASE(
 
 TEST_CASE("a transfer to another department brings the transcript to the next agent", "[gateway]") {
   Stack s;
-  s.Agent("gen-carl", "general", "Carl");
-  s.Agent("bill-dora", "billing", "Dora");
-  auto carl = s.AgentUpdates("gen-carl");
-  auto dora = s.AgentUpdates("bill-dora");
-  carl->WaitFor([](const auto& u) { return u.has_snapshot(); });
-  dora->WaitFor([](const auto& u) { return u.has_snapshot(); });
+  auto carl = s.AgentDesk("gen-carl", "general", "Carl");
+  auto dora = s.AgentDesk("bill-dora", "billing", "Dora");
   auto contact = s.Start("+8613800000002");
   auto offer = carl->WaitFor(IsOffer).offer();
   auto dialog = s.Accept("gen-carl", offer.offer_id()).dialog();
@@ -177,12 +171,8 @@ TEST_CASE("a late copy of the first agent's assignment does not take a transferr
   // after that agent's Accept already assigned the dialog and a transfer moved it on (seen
   // in about 1 run in 30 of the e2e transfer test, when a peer call delayed the worker).
   Stack s;
-  s.Agent("gen-carl", "general", "Carl");
-  s.Agent("bill-dora", "billing", "Dora");
-  auto carl = s.AgentUpdates("gen-carl");
-  auto dora = s.AgentUpdates("bill-dora");
-  carl->WaitFor([](const auto& u) { return u.has_snapshot(); });
-  dora->WaitFor([](const auto& u) { return u.has_snapshot(); });
+  auto carl = s.AgentDesk("gen-carl", "general", "Carl");
+  auto dora = s.AgentDesk("bill-dora", "billing", "Dora");
   auto contact = s.Start("+8613800000012");
   auto dialog = s.Accept("gen-carl", carl->WaitFor(IsOffer).offer().offer_id()).dialog();
   s.CustomerSay(contact.customer_token(), "我要退款");
@@ -248,9 +238,7 @@ TEST_CASE("a dialog ends by itself after the customer stays silent following an 
   Stack s;
   // F31's 6 minutes, shortened by the tenant's own setting (which wins over the flag).
   s.Settings([](auto* t) { t->mutable_silence_timeout()->set_seconds(1); }, {"silence_timeout"});
-  s.Agent("gen-eve", "general", "Eve");
-  auto eve = s.AgentUpdates("gen-eve");
-  eve->WaitFor([](const auto& u) { return u.has_snapshot(); });
+  auto eve = s.AgentDesk("gen-eve", "general", "Eve");
   auto contact = s.Start("+8613800000003");
   auto me = s.CustomerUpdates(contact.customer_token());
   auto dialog = s.Accept("gen-eve", eve->WaitFor(IsOffer).offer().offer_id()).dialog();
@@ -264,9 +252,7 @@ TEST_CASE("a dialog ends by itself after the customer stays silent following an 
 
 TEST_CASE("a dialog where the customer never wrote closes as invalid", "[gateway]") {
   Stack s;
-  s.Agent("gen-fay", "general", "Fay");
-  auto fay = s.AgentUpdates("gen-fay");
-  fay->WaitFor([](const auto& u) { return u.has_snapshot(); });
+  auto fay = s.AgentDesk("gen-fay", "general", "Fay");
   auto contact = s.Start("+8613800000004");
   auto dialog = s.Accept("gen-fay", fay->WaitFor(IsOffer).offer().offer_id()).dialog();
   s.AgentSay("gen-fay", dialog.dialog_id(), "您好");
@@ -321,12 +307,8 @@ TEST_CASE("with nobody online a customer leaves an offline message and gets a re
 TEST_CASE("a supervisor watches a dialog live and an admin broadcast reaches every agent",
           "[gateway]") {
   Stack s;
-  s.Agent("gen-gus", "general", "Gus");
-  s.Agent("gen-hal", "general", "Hal");
-  auto gus = s.AgentUpdates("gen-gus");
-  auto hal = s.AgentUpdates("gen-hal");
-  gus->WaitFor([](const auto& u) { return u.has_snapshot(); });
-  hal->WaitFor([](const auto& u) { return u.has_snapshot(); });
+  auto gus = s.AgentDesk("gen-gus", "general", "Gus");
+  auto hal = s.AgentDesk("gen-hal", "general", "Hal");
   auto contact = s.Start("+8613800000006");
   std::string agent;
   gv1::Offer offer;
@@ -389,9 +371,7 @@ TEST_CASE("a supervisor watches a dialog live and an admin broadcast reaches eve
 TEST_CASE("a customer on one gateway replica and the agent on another see each other's messages",
           "[gateway]") {
   Stack s(2);
-  s.Agent("gen-ida", "general", "Ida");
-  auto ida = s.AgentUpdates("gen-ida", /*replica=*/1);
-  ida->WaitFor([](const auto& u) { return u.has_snapshot(); });
+  auto ida = s.AgentDesk("gen-ida", "general", "Ida", /*replica=*/1);
   auto contact = s.Start("+8613800000007", /*replica=*/0);
   auto me = s.CustomerUpdates(contact.customer_token(), /*replica=*/0);
   auto dialog = s.Accept("gen-ida", ida->WaitFor(IsOffer).offer().offer_id(), 1).dialog();

@@ -48,10 +48,8 @@ TEST_CASE(
     "that agent",
     "[gateway]") {
   Stack s;
-  s.Agent("gen-ivy", "general", "Ivy");
+  auto ivy = s.AgentDesk("gen-ivy", "general", "Ivy");
   s.Agent("gen-joe", "general", "Joe");
-  auto ivy = s.AgentUpdates("gen-ivy");
-  ivy->WaitFor([](const auto& u) { return u.has_snapshot(); });
   const std::string widget = s.EntryPoint("web");
 
   // Two page views from a Baidu search for 退货.

@@ -93,9 +93,7 @@ TEST_CASE("a VIP caller recognised by voice is routed as VIP with the result in 
   Stack s;
   const std::string customer = s.VipCustomer("+8613911110001", "王先生");
   EnrollWithPin(s, customer);
-  s.Agent("vip-amy", "vip", "Amy");
-  auto amy = s.AgentUpdates("vip-amy");
-  amy->WaitFor([](const auto& u) { return u.has_snapshot(); });
+  auto amy = s.AgentDesk("vip-amy", "vip", "Amy");
 
   auto call = Call(s, "+8613911110001");
   gv1::VerifyCallerResponse verified;
@@ -122,9 +120,7 @@ TEST_CASE("a cold voice gets the PIN challenge and the right PIN verifies the ca
   Stack s;
   const std::string customer = s.VipCustomer("+8613911110002", "李女士");
   EnrollWithPin(s, customer);
-  s.Agent("vip-bea", "vip", "Bea");
-  auto bea = s.AgentUpdates("vip-bea");
-  bea->WaitFor([](const auto& u) { return u.has_snapshot(); });
+  auto bea = s.AgentDesk("vip-bea", "vip", "Bea");
 
   auto call = Call(s, "+8613911110002");
   gv1::VerifyCallerResponse cold;
@@ -156,9 +152,7 @@ TEST_CASE("five wrong PINs lock the caller out and the call goes on as a regular
   const std::string customer = s.VipCustomer("+8613911110003", "赵先生");
   EnrollWithPin(s, customer);
   s.Agent("vip-cai", "vip", "Cai");
-  s.Agent("gen-dan", "general", "Dan");
-  auto dan = s.AgentUpdates("gen-dan");
-  dan->WaitFor([](const auto& u) { return u.has_snapshot(); });
+  auto dan = s.AgentDesk("gen-dan", "general", "Dan");
 
   auto call = Call(s, "+8613911110003");
   gv1::VerifyCallerResponse cold;
@@ -180,9 +174,7 @@ TEST_CASE("five wrong PINs lock the caller out and the call goes on as a regular
 
 TEST_CASE("a caller who is never verified is routed unverified after the wait", "[gateway]") {
   Stack s(1, false, absl::Seconds(1));
-  s.Agent("gen-eli", "general", "Eli");
-  auto eli = s.AgentUpdates("gen-eli");
-  eli->WaitFor([](const auto& u) { return u.has_snapshot(); });
+  auto eli = s.AgentDesk("gen-eli", "general", "Eli");
   auto call = Call(s, "+8613911110004");
   auto offer = eli->WaitFor(IsOffer, absl::Seconds(10)).offer();
   CHECK(offer.contact_id() == call.contact_id());
