@@ -361,6 +361,23 @@ ScriptStats ReadScriptStats(kefu::redis::Pool& pool) {
   return out;
 }
 
+// Runs step(thread, k) on `threads` threads, each back to back until `end`; returns how
+// many steps succeeded.
+long ClosedLoop(int threads, absl::Time end, const std::function<bool(int, int)>& step) {
+  std::atomic<long> done{0};
+  std::vector<std::thread> workers;
+  workers.reserve(threads);
+  for (int t = 0; t < threads; ++t) {
+    workers.emplace_back([&, t] {
+      for (int k = 0; absl::Now() < end; ++k) {
+        if (step(t, k)) ++done;
+      }
+    });
+  }
+  for (auto& w : workers) w.join();
+  return done.load();
+}
+
 // CPU seconds this process has used, all threads, user and system.
 double ProcessCpuSeconds() {
   rusage usage{};
@@ -450,20 +467,14 @@ int main(int argc, char** argv) {
       rate, seconds, p50, p99, p999, misses.load());
 
   // Closed loop: every thread routes contacts back to back until `end`; returns how many.
+  std::vector<std::unique_ptr<rv1::RoutingService::Stub>> stubs;
+  stubs.reserve(threads);
+  for (int t = 0; t < threads; ++t)
+    stubs.push_back(rv1::RoutingService::NewStub(bench.router.channel));
   auto route_until = [&](absl::Time end, const std::string& prefix) {
-    std::atomic<int> routed{0};
-    std::vector<std::thread> workers;
-    workers.reserve(threads);
-    for (int t = 0; t < threads; ++t) {
-      workers.emplace_back([&, t] {
-        auto stub = rv1::RoutingService::NewStub(bench.router.channel);
-        for (int k = 0; absl::Now() < end; ++k) {
-          if (bench.Route(*stub, absl::StrCat(prefix, t, "-", k)) >= 0) ++routed;
-        }
-      });
-    }
-    for (auto& w : workers) w.join();
-    return routed.load();
+    return static_cast<int>(ClosedLoop(threads, end, [&](int t, int k) {
+      return bench.Route(*stubs[t], absl::StrCat(prefix, t, "-", k)) >= 0;
+    }));
   };
 
   // Saturation. Redis's own view of the same seconds (script time per call, its CPU)
@@ -499,36 +510,25 @@ int main(int argc, char** argv) {
   // router makes it, without gRPC: what the routing scripts alone allow, and the Redis CPU
   // time one contact costs (the part of the CPU budget no client or server code can save).
   kefu::router::RedisRouter direct(&redis_pool);
-  std::atomic<int> direct_routed{0};
   const RedisCpu direct_before = ReadRedisCpu(redis_pool);
   const double direct_cpu_before = ProcessCpuSeconds();
-  {
-    const absl::Time end = absl::Now() + absl::Seconds(seconds);
-    std::vector<std::thread> workers;
-    workers.reserve(threads);
-    for (int t = 0; t < threads; ++t) {
-      workers.emplace_back([&, t] {
-        for (int k = 0; absl::Now() < end; ++k) {
-          const std::string contact = absl::StrCat("direct-", t, "-", k);
-          auto enqueued = direct.Enqueue(bench.tenant, contact, "", 1, "", "");
-          if (!enqueued.ok() || enqueued->offer_id.empty()) continue;
-          if (!direct.Accept(bench.tenant, enqueued->offer_id, enqueued->agent_id).ok()) continue;
-          if (direct.Release(bench.tenant, contact, enqueued->agent_id).ok()) ++direct_routed;
-        }
-      });
-    }
-    for (auto& w : workers) w.join();
-  }
+  const auto direct_routed = static_cast<double>(
+      ClosedLoop(threads, absl::Now() + absl::Seconds(seconds), [&](int t, int k) {
+        const std::string contact = absl::StrCat("direct-", t, "-", k);
+        auto enqueued = direct.Enqueue(bench.tenant, contact, "", 1, "", "");
+        return enqueued.ok() && !enqueued->offer_id.empty() &&
+               direct.Accept(bench.tenant, enqueued->offer_id, enqueued->agent_id).ok() &&
+               direct.Release(bench.tenant, contact, enqueued->agent_id).ok();
+      }));
   const RedisCpu direct_after = ReadRedisCpu(redis_pool);
   const double redis_us_per_contact =
-      1e6 * (direct_after.seconds - direct_before.seconds) / std::max(1, direct_routed.load());
+      1e6 * (direct_after.seconds - direct_before.seconds) / std::max(1.0, direct_routed);
   const double caller_us_per_contact =
-      1e6 * (ProcessCpuSeconds() - direct_cpu_before) / std::max(1, direct_routed.load());
+      1e6 * (ProcessCpuSeconds() - direct_cpu_before) / std::max(1.0, direct_routed);
   std::printf(
       "redis only, no gRPC (%d threads): routed_per_s=%.0f redis_cpu_us_per_contact=%.0f "
       "caller_cpu_us_per_contact=%.0f (3 round trips)\n",
-      threads, direct_routed.load() / static_cast<double>(seconds), redis_us_per_contact,
-      caller_us_per_contact);
+      threads, direct_routed / seconds, redis_us_per_contact, caller_us_per_contact);
 
   // Each op's script run time, from one more second at saturation with every command
   // logged by the SLOWLOG. Kept out of the saturation figures: logging every command, the
@@ -551,20 +551,9 @@ int main(int argc, char** argv) {
     double calls_per_s = 0, cpu_us_per_call = 0;
   };
   auto call_floor = [&](const std::function<bool()>& call) {
-    std::atomic<long> calls{0};
     const double cpu_before = ProcessCpuSeconds();
-    const absl::Time end = absl::Now() + absl::Seconds(seconds);
-    std::vector<std::thread> workers;
-    workers.reserve(threads);
-    for (int t = 0; t < threads; ++t) {
-      workers.emplace_back([&] {
-        while (absl::Now() < end) {
-          if (call()) ++calls;
-        }
-      });
-    }
-    for (auto& w : workers) w.join();
-    const auto done = static_cast<double>(calls.load());
+    const auto done = static_cast<double>(ClosedLoop(threads, absl::Now() + absl::Seconds(seconds),
+                                                     [&](int, int) { return call(); }));
     return Floor{done / seconds, 1e6 * (ProcessCpuSeconds() - cpu_before) / std::max(1.0, done)};
   };
   // Empty calls: health Check, no auth, no Redis. A routed contact takes three calls, so a
