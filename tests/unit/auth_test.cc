@@ -69,6 +69,25 @@ TEST_CASE("expired, tampered, foreign and malformed tokens are UNAUTHENTICATED")
   }
 }
 
+TEST_CASE("a token verified once still expires and still fails under another key") {
+  // Verify keeps what it verified per thread; neither expiry nor the key may be skipped.
+  auto codec = TokenCodec::Create(kKey);
+  auto other = TokenCodec::Create("another-deployment-key-0123456789abcd");
+  const absl::Time now = absl::FromUnixSeconds(1'795'000'000);
+  const std::string token = codec->Sign(AgentClaims(now));
+
+  for (int call = 0; call < 3; ++call) {
+    auto claims = codec->Verify(token, now + absl::Minutes(call));
+    REQUIRE(claims.ok());
+    CHECK(claims->subject == "u-1");
+  }
+  CHECK(other->Verify(token, now).status().code() == absl::StatusCode::kUnauthenticated);
+  auto late = codec->Verify(token, now + absl::Minutes(15));
+  CHECK(late.status().code() == absl::StatusCode::kUnauthenticated);
+  CHECK_THAT(std::string(late.status().message()), Catch::Contains("expired"));
+  CHECK(codec->Verify(token, now + absl::Minutes(14)).ok());
+}
+
 TEST_CASE("the signing key must be long enough") {
   CHECK(TokenCodec::Create("short").status().code() == absl::StatusCode::kInvalidArgument);
 }
