@@ -42,6 +42,14 @@ absl::StatusOr<std::unique_ptr<GrpcServer>> GrpcServer::Start(GrpcServerOptions 
   grpc::ResourceQuota quota(absl::StrCat("kefu-", options.addr));
   quota.SetMaxThreads(options.max_threads);
   builder.SetResourceQuota(quota);
+  // The sync server's threads poll for calls and run the handler themselves; a handler
+  // blocks on Redis or PostgreSQL. With gRPC's defaults (at most 2 idle pollers) every
+  // burst of concurrent calls creates threads and every lull destroys them again, each a
+  // clone, a stack mmap and munmap. Keep enough idle pollers for the usual concurrency.
+  builder.SetSyncServerOption(grpc::ServerBuilder::SyncServerOption::MIN_POLLERS,
+                              options.min_pollers);
+  builder.SetSyncServerOption(grpc::ServerBuilder::SyncServerOption::MAX_POLLERS,
+                              options.max_pollers);
   for (const ServedService& served : options.services) {
     const auto* descriptor =
         google::protobuf::DescriptorPool::generated_pool()->FindServiceByName(served.full_name);

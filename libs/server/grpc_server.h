@@ -32,6 +32,8 @@ struct GrpcServerOptions {
   // Largest message received or sent; a bigger one is answered RESOURCE_EXHAUSTED.
   int max_message_bytes = 8 << 20;
   int max_threads = 256;  // bounds the sync server's threads (ResourceQuota)
+  int min_pollers = 2;    // idle threads waiting for calls, at least ...
+  int max_pollers = 16;   // ... and at most: more idle threads than this exit
   std::vector<ServedService> services;
   // When set, every method but open_methods (and health, reflection) answers
   // UNAUTHENTICATED to a call without a valid token (auth::AuthInterceptorFactory).
