@@ -378,6 +378,167 @@ long ClosedLoop(int threads, absl::Time end, const std::function<bool(int, int)>
   return done.load();
 }
 
+// One contact's life at the router through the async client: Enqueue, then AcceptOffer as
+// the offered agent, then Release, each call started when the one before completes.
+class AsyncContact {
+ public:
+  AsyncContact(Bench* bench, rv1::RoutingService::Stub* stub, grpc::CompletionQueue* cq)
+      : bench_(bench), stub_(stub), cq_(cq) {}
+
+  void Start(std::string contact) {
+    contact_ = std::move(contact);
+    stage_ = Stage::kEnqueue;
+    enqueue_.set_contact_id(contact_);
+    enqueue_.set_tier(kefu::common::v1::CUSTOMER_TIER_NEW);
+    enqueued_.Clear();
+    ctx_ = CallWith(bench_->service);
+    enqueue_reader_ = stub_->AsyncEnqueue(ctx_.get(), enqueue_, cq_);
+    enqueue_reader_->Finish(&enqueued_, &status_, this);
+  }
+
+  // Takes the completion of this contact's current call. Returns false while the contact's
+  // life goes on (the next call started), true when it ended; then *routed says whether
+  // all three calls succeeded.
+  bool Step(bool* routed) {
+    *routed = false;
+    if (!status_.ok()) return true;
+    switch (stage_) {
+      case Stage::kEnqueue: {
+        if (enqueued_.routing().offers_size() == 0) return true;
+        token_ = &bench_->token_of.at(enqueued_.routing().agent_id());
+        accept_.set_offer_id(enqueued_.routing().offers(0).offer_id());
+        accepted_.Clear();
+        ctx_ = CallWith(*token_);
+        accept_reader_ = stub_->AsyncAcceptOffer(ctx_.get(), accept_, cq_);
+        accept_reader_->Finish(&accepted_, &status_, this);
+        stage_ = Stage::kAccept;
+        return false;
+      }
+      case Stage::kAccept: {
+        release_.set_contact_id(contact_);
+        released_.Clear();
+        ctx_ = CallWith(*token_);
+        release_reader_ = stub_->AsyncRelease(ctx_.get(), release_, cq_);
+        release_reader_->Finish(&released_, &status_, this);
+        stage_ = Stage::kRelease;
+        return false;
+      }
+      case Stage::kRelease:
+        *routed = true;
+        return true;
+    }
+    return true;
+  }
+
+ private:
+  enum class Stage { kEnqueue, kAccept, kRelease };
+  Bench* bench_;
+  rv1::RoutingService::Stub* stub_;
+  grpc::CompletionQueue* cq_;
+  Stage stage_ = Stage::kEnqueue;
+  std::string contact_;
+  const std::string* token_ = nullptr;
+  std::unique_ptr<grpc::ClientContext> ctx_;
+  grpc::Status status_;
+  rv1::EnqueueRequest enqueue_;
+  rv1::EnqueueResponse enqueued_;
+  rv1::AcceptOfferRequest accept_;
+  rv1::AcceptOfferResponse accepted_;
+  rv1::ReleaseRequest release_;
+  rv1::ReleaseResponse released_;
+  std::unique_ptr<grpc::ClientAsyncResponseReader<rv1::EnqueueResponse>> enqueue_reader_;
+  std::unique_ptr<grpc::ClientAsyncResponseReader<rv1::AcceptOfferResponse>> accept_reader_;
+  std::unique_ptr<grpc::ClientAsyncResponseReader<rv1::ReleaseResponse>> release_reader_;
+};
+
+// Saturation through the async client: `threads` completion-queue threads, each keeping
+// `in_flight` contacts' lives going until `end`; returns how many were routed (all three
+// calls succeeded). A gateway calls the router this way: few threads, many calls in flight.
+long AsyncClosedLoop(Bench& bench, int threads, int in_flight, absl::Time end,
+                     const std::string& prefix) {
+  std::atomic<long> routed{0};
+  std::vector<std::thread> workers;
+  workers.reserve(threads);
+  for (int t = 0; t < threads; ++t) {
+    workers.emplace_back([&, t] {
+      auto stub = rv1::RoutingService::NewStub(bench.router.channel);
+      grpc::CompletionQueue cq;
+      std::vector<std::unique_ptr<AsyncContact>> lives;
+      int serial = 0, running = 0;
+      for (int i = 0; i < in_flight; ++i) {
+        lives.push_back(std::make_unique<AsyncContact>(&bench, stub.get(), &cq));
+        lives.back()->Start(absl::StrCat(prefix, t, "-", serial++));
+        ++running;
+      }
+      void* tag = nullptr;
+      bool ok = false;
+      while (running > 0 && cq.Next(&tag, &ok)) {
+        auto* life = static_cast<AsyncContact*>(tag);
+        bool was_routed = false;
+        if (!life->Step(&was_routed)) continue;
+        if (was_routed) ++routed;
+        if (absl::Now() < end) {
+          life->Start(absl::StrCat(prefix, t, "-", serial++));
+        } else {
+          --running;
+        }
+      }
+      cq.Shutdown();
+      while (cq.Next(&tag, &ok)) {
+      }
+    });
+  }
+  for (auto& w : workers) w.join();
+  return routed.load();
+}
+
+// Empty calls (health Check) through the async client, as AsyncClosedLoop drives the
+// router; returns how many succeeded before `end`.
+long AsyncEmptyCalls(const std::shared_ptr<grpc::Channel>& channel, int threads, int in_flight,
+                     absl::Time end) {
+  using grpc::health::v1::HealthCheckRequest;
+  using grpc::health::v1::HealthCheckResponse;
+  struct Call {
+    grpc::ClientContext ctx;
+    HealthCheckResponse response;
+    grpc::Status status;
+    std::unique_ptr<grpc::ClientAsyncResponseReader<HealthCheckResponse>> reader;
+  };
+  std::atomic<long> done{0};
+  std::vector<std::thread> workers;
+  workers.reserve(threads);
+  for (int t = 0; t < threads; ++t) {
+    workers.emplace_back([&] {
+      auto health = grpc::health::v1::Health::NewStub(channel);
+      grpc::CompletionQueue cq;
+      const HealthCheckRequest request;
+      auto start = [&] {
+        auto* call = new Call;
+        call->reader = health->AsyncCheck(&call->ctx, request, &cq);
+        call->reader->Finish(&call->response, &call->status, call);
+      };
+      for (int i = 0; i < in_flight; ++i) start();
+      int running = in_flight;
+      void* tag = nullptr;
+      bool ok = false;
+      while (running > 0 && cq.Next(&tag, &ok)) {
+        std::unique_ptr<Call> call(static_cast<Call*>(tag));
+        if (call->status.ok()) ++done;
+        if (absl::Now() < end) {
+          start();
+        } else {
+          --running;
+        }
+      }
+      cq.Shutdown();
+      while (cq.Next(&tag, &ok)) {
+      }
+    });
+  }
+  for (auto& w : workers) w.join();
+  return done.load();
+}
+
 // CPU seconds this process has used, all threads, user and system.
 double ProcessCpuSeconds() {
   rusage usage{};
@@ -420,6 +581,9 @@ int main(int argc, char** argv) {
   const int seconds = Flag(argc, argv, "--seconds", 5);
   const int agents = Flag(argc, argv, "--agents", 50);
   const int threads = Flag(argc, argv, "--threads", 8);
+  // The saturation client: completion-queue threads and the contacts each keeps in flight.
+  const int client_threads = Flag(argc, argv, "--client-threads", 2);
+  const int in_flight = Flag(argc, argv, "--in-flight", 8);
 
   Bench bench;
   bench.Setup(agents);
@@ -485,11 +649,14 @@ int main(int argc, char** argv) {
   (void)redis_pool.Command({"CONFIG", "RESETSTAT"});
   const RedisCpu cpu_before = ReadRedisCpu(redis_pool);
   const double sat_cpu_before = ProcessCpuSeconds();
-  const int routed = route_until(absl::Now() + absl::Seconds(seconds), "sat-");
+  const int routed = static_cast<int>(AsyncClosedLoop(
+      bench, client_threads, in_flight, absl::Now() + absl::Seconds(seconds), "sat-"));
   const double sat_process_us = 1e6 * (ProcessCpuSeconds() - sat_cpu_before) / std::max(1, routed);
   const double rps = routed / static_cast<double>(seconds);
-  std::printf("saturation (%d threads): routed_per_s=%.0f (each: enqueue + accept + release)\n",
-              threads, rps);
+  std::printf(
+      "saturation (async client, %d threads x %d contacts in flight): routed_per_s=%.0f (each: "
+      "enqueue + accept + release)\n",
+      client_threads, in_flight, rps);
   const RedisCpu cpu_after = ReadRedisCpu(redis_pool);
   const ScriptStats scripts = ReadScriptStats(redis_pool);
   std::printf(
@@ -505,6 +672,14 @@ int main(int argc, char** argv) {
       "cpu per routed contact at saturation: %.0f us (bench process: client, router and "
       "presence %.0f, redis %.0f)\n",
       sat_process_us + sat_redis_us, sat_process_us, sat_redis_us);
+
+  // The same saturation through blocking calls, `threads` threads each routing one contact
+  // at a time. Such a client costs about twice the CPU per call (the floor lines below),
+  // and here it shares the router's two cores.
+  const double blocking_rps =
+      route_until(absl::Now() + absl::Seconds(seconds), "blocking-") / static_cast<double>(seconds);
+  std::printf("saturation (blocking client, %d threads): routed_per_s=%.0f\n", threads,
+              blocking_rps);
 
   // The same contact life (enqueue, accept, release) called straight on Redis, as the
   // router makes it, without gRPC: what the routing scripts alone allow, and the Redis CPU
@@ -566,10 +741,19 @@ int main(int argc, char** argv) {
     return health->Check(&ctx, request, &response).ok();
   });
   std::printf(
-      "floor (%d threads): empty_grpc_calls_per_s=%.0f, i.e. at most %.0f contacts/s at 3 "
-      "calls each; routed/ceiling=%.2f; cpu_us_per_empty_call=%.0f (client and server)\n",
-      threads, empty.calls_per_s, empty.calls_per_s / 3, rps / std::max(1.0, empty.calls_per_s / 3),
-      empty.cpu_us_per_call);
+      "floor, blocking client (%d threads): empty_grpc_calls_per_s=%.0f, i.e. at most %.0f "
+      "contacts/s at 3 calls each; cpu_us_per_empty_call=%.0f (client and server)\n",
+      threads, empty.calls_per_s, empty.calls_per_s / 3, empty.cpu_us_per_call);
+  const double async_cpu_before = ProcessCpuSeconds();
+  const auto async_calls = static_cast<double>(AsyncEmptyCalls(
+      bench.router.channel, client_threads, in_flight, absl::Now() + absl::Seconds(seconds)));
+  const Floor async_empty{async_calls / seconds, 1e6 * (ProcessCpuSeconds() - async_cpu_before) /
+                                                     std::max(1.0, async_calls)};
+  std::printf(
+      "floor, async client (%d threads x %d in flight): empty_grpc_calls_per_s=%.0f, i.e. at most "
+      "%.0f contacts/s at 3 calls each; routed/ceiling=%.2f; cpu_us_per_empty_call=%.0f\n",
+      client_threads, in_flight, async_empty.calls_per_s, async_empty.calls_per_s / 3,
+      rps / std::max(1.0, async_empty.calls_per_s / 3), async_empty.cpu_us_per_call);
   // A routing call refused after authentication (no contact id): the token checked, the
   // interceptors run, no Redis.
   auto routing = rv1::RoutingService::NewStub(bench.router.channel);
@@ -587,8 +771,8 @@ int main(int argc, char** argv) {
   std::printf(
       "cpu budget at 5,000 contacts/s: %.0f us per contact on %u cores; needed at least "
       "%.0f us (redis %.0f + 3 empty gRPC calls %.0f)\n",
-      cores * 1e6 / 5000, cores, redis_us_per_contact + 3 * empty.cpu_us_per_call,
-      redis_us_per_contact, 3 * empty.cpu_us_per_call);
+      cores * 1e6 / 5000, cores, redis_us_per_contact + 3 * async_empty.cpu_us_per_call,
+      redis_us_per_contact, 3 * async_empty.cpu_us_per_call);
   stop_heartbeats = true;
   heartbeats.join();
   const double ratio = p50 / std::max(1.0, grpc_p50);
