@@ -36,8 +36,11 @@ void RouterMetrics::ObserveDecision(absl::string_view op, double seconds) {
   it->second->Observe(seconds);
 }
 
-void RouterMetrics::CountOffer(absl::string_view outcome) {
-  if (auto it = outcomes_.find(outcome); it != outcomes_.end()) it->second->Increment();
+void RouterMetrics::CountOffers(absl::string_view outcome, int64_t offers) {
+  if (offers <= 0) return;
+  if (auto it = outcomes_.find(outcome); it != outcomes_.end()) {
+    it->second->Increment(static_cast<double>(offers));
+  }
 }
 
 void RouterMetrics::SetQueue(const std::string& tenant, const std::string& queue, int depth,

@@ -27,7 +27,7 @@ class RouterMetrics final {
 
   void ObserveDecision(absl::string_view op, double seconds);
   // `outcome` is the event type without "offer_" ("created", "accepted", ...).
-  void CountOffer(absl::string_view outcome);
+  void CountOffers(absl::string_view outcome, int64_t offers);
   void SetQueue(const std::string& tenant, const std::string& queue, int depth,
                 double oldest_wait_seconds);
   // A queue that was deleted stops being reported.
@@ -40,7 +40,7 @@ class RouterMetrics final {
   prometheus::Family<prometheus::Counter>& offers_;
   std::map<std::string, prometheus::Histogram*, std::less<>> decisions_;  // fixed at start
   std::map<std::string, prometheus::Counter*, std::less<>> outcomes_;     // fixed at start
-  std::mutex mu_;  // guards queues_
+  std::mutex mu_;                                                         // guards queues_
   std::map<std::pair<std::string, std::string>, std::pair<prometheus::Gauge*, prometheus::Gauge*>>
       queues_;
 };

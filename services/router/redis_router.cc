@@ -367,6 +367,18 @@ absl::Status RedisRouter::DeleteAgent(const std::string& tenant, const std::stri
   return PutAgent(tenant, agent_id, 0, {}, 0, {}, {});
 }
 
+absl::StatusOr<std::vector<std::pair<std::string, int64_t>>> RedisRouter::TakeOfferCounts(
+    const std::string& tenant) {
+  auto reply = Run(tenant, {"offer_counts"});
+  if (!reply.ok()) return reply.status();
+  std::vector<std::pair<std::string, int64_t>> out;
+  for (auto& [outcome, count] : Pairs(reply->get())) {
+    int64_t n = 0;
+    if (absl::SimpleAtoi(count, &n)) out.emplace_back(std::move(outcome), n);
+  }
+  return out;
+}
+
 absl::StatusOr<std::vector<std::string>> RedisRouter::Queues(const std::string& tenant) {
   auto reply = pool_->Command({"SMEMBERS", Key(tenant, "queues")});
   if (!reply.ok()) return reply.status();

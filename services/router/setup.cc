@@ -3,17 +3,13 @@
 //  - wake: reads every tenant's event stream (XREAD BLOCK) and, when presence reports an
 //    agent's status change or login, offers that agent what waits for it;
 //  - sweep: claims expired offers and ended reject/no-answer delays (F19) every 100 ms;
-//  - metrics: queue depth and oldest wait every 2 s, and offers by outcome from the
-//    tenants' streams through a consumer group, so each event is counted by one replica
-//    (F68).
+//  - metrics: queue depth and oldest wait every 2 s, and offers by outcome, which the
+//    routing script counts and one replica at a time takes (F68).
 #include <map>
 #include <memory>
 #include <string>
 
-#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
-#include "absl/strings/strip.h"
-#include "libs/auth/token.h"
 #include "libs/common/log.h"
 #include "libs/common/status_macros.h"
 #include "libs/events/events.h"
@@ -116,7 +112,7 @@ void WakeLoop(const std::stop_token& stop, const redis::RedisUrl& url, RedisRout
 }
 
 // Queue depth and oldest wait of every configured queue (gauges: every replica reports the
-// same shared values).
+// same shared values), and the offers by outcome since any replica last took them.
 void QueueGaugeLoop(const std::stop_token& stop, redis::Pool* pool, RedisRouter* router,
                     RouterMetrics* metrics) {
   while (!stop.stop_requested()) {
@@ -129,6 +125,12 @@ void QueueGaugeLoop(const std::stop_token& stop, redis::Pool* pool, RedisRouter*
       }
     }
     for (const std::string& tenant : tenants) {
+      // Offers by outcome, counted by the routing script and taken here, so each offer is
+      // counted by exactly one replica (reading the stream for them cost 3-15 % of the
+      // routing throughput, docs/ROUTING.md).
+      if (auto counts = router->TakeOfferCounts(tenant); counts.ok()) {
+        for (const auto& [outcome, offers] : *counts) metrics->CountOffers(outcome, offers);
+      }
       auto queues = router->Queues(tenant);
       if (!queues.ok()) continue;
       for (const std::string& queue : *queues) {
@@ -139,75 +141,6 @@ void QueueGaugeLoop(const std::stop_token& stop, redis::Pool* pool, RedisRouter*
       }
     }
     for (int i = 0; i < 20 && !stop.stop_requested(); ++i) absl::SleepFor(absl::Milliseconds(100));
-  }
-}
-
-// Offers by outcome: each replica reads the tenants' streams in the consumer group
-// "router-metrics" (NOACK), so every offer event is counted exactly once across replicas.
-void OfferCountLoop(const std::stop_token& stop, const redis::RedisUrl& url,
-                    RouterMetrics* metrics) {
-  constexpr absl::string_view kGroup = "router-metrics";
-  const std::string consumer = auth::RandomId();
-  std::unique_ptr<redis::Connection> conn;
-  std::vector<std::string> streams;
-  absl::Time refresh = absl::InfinitePast();
-  while (!stop.stop_requested()) {
-    if (conn == nullptr || conn->broken()) {
-      auto opened = redis::Connection::Open(url, absl::Seconds(3));
-      if (!opened.ok()) {
-        absl::SleepFor(absl::Milliseconds(500));
-        continue;
-      }
-      conn = std::move(*opened);
-      streams.clear();
-      refresh = absl::InfinitePast();
-    }
-    if (absl::Now() >= refresh) {
-      auto tenants = events::ListTenants(*conn);
-      if (!tenants.ok()) continue;
-      for (const std::string& tenant : *tenants) {
-        const std::string key = events::StreamKey(tenant);
-        if (std::find(streams.begin(), streams.end(), key) != streams.end()) continue;
-        // Counting starts now; "BUSYGROUP" = another replica created it already.
-        auto created = conn->Command({"XGROUP", "CREATE", key, kGroup, "$", "MKSTREAM"});
-        if (!created.ok() && !absl::StrContains(created.status().message(), "BUSYGROUP")) {
-          continue;
-        }
-        streams.push_back(key);
-      }
-      refresh = absl::Now() + absl::Seconds(2);
-    }
-    if (streams.empty()) {
-      absl::SleepFor(absl::Milliseconds(200));
-      continue;
-    }
-    std::vector<std::string> argv = {
-        "XREADGROUP", "GROUP",  std::string(kGroup), consumer, "COUNT", "1000", "BLOCK", "500",
-        "NOACK",      "STREAMS"};
-    for (const auto& key : streams) argv.push_back(key);
-    for (size_t i = 0; i < streams.size(); ++i) argv.push_back(">");
-    auto reply = conn->Command(std::vector<absl::string_view>(argv.begin(), argv.end()));
-    if (!reply.ok()) {
-      // A stream trimmed away or a group lost (Redis restart): set them up again.
-      streams.clear();
-      refresh = absl::InfinitePast();
-      continue;
-    }
-    if (redis::ReplyIsNil(**reply)) continue;
-    for (size_t s = 0; s < (*reply)->elements; ++s) {
-      const redisReply* entries = (*reply)->element[s]->element[1];
-      for (size_t e = 0; e < entries->elements; ++e) {
-        const redisReply* fields = entries->element[e]->element[1];
-        if (fields == nullptr || fields->type != REDIS_REPLY_ARRAY) continue;
-        for (size_t f = 0; f + 1 < fields->elements; f += 2) {
-          if (redis::ReplyString(*fields->element[f]) != "type") continue;
-          absl::string_view type = redis::ReplyString(*fields->element[f + 1]);
-          if (absl::ConsumePrefix(&type, "offer_")) {
-            metrics->CountOffer(type);
-          }
-        }
-      }
-    }
   }
 }
 
@@ -250,8 +183,6 @@ absl::Status Setup(server::ServiceContext& ctx, const RouterOptions& options) {
   RouterMetrics* m = metrics.get();
   ctx.AddWorker("router-queue-metrics",
                 [pool, r, m](const std::stop_token& stop) { QueueGaugeLoop(stop, pool, r, m); });
-  ctx.AddWorker("router-offer-metrics",
-                [url, m](const std::stop_token& stop) { OfferCountLoop(stop, url, m); });
   ctx.Keep(std::move(designations));
   ctx.Keep(std::move(store));
   ctx.Keep(std::move(router));

@@ -48,11 +48,14 @@ kefu::presence::PresenceSettings FastPresence() {
 // A tenant's contact centre: router + presence, an admin, agents.
 struct Centre {
   Centre() : Centre(kefu::router::RouterOptions{}) {}
-  explicit Centre(kefu::router::RouterOptions options)
-      : router(kefu::testing::StartService(kefu::router::Definition(std::move(options)))) {}
+  // `redis_url`: the test's own Redis; empty = the one shared by the test run.
+  explicit Centre(kefu::router::RouterOptions options, const std::string& redis_url = "")
+      : presence(
+            kefu::testing::StartService(kefu::presence::Definition(FastPresence()), redis_url)),
+        router(
+            kefu::testing::StartService(kefu::router::Definition(std::move(options)), redis_url)) {}
 
-  kefu::testing::RunningService presence =
-      kefu::testing::StartService(kefu::presence::Definition(FastPresence()));
+  kefu::testing::RunningService presence;
   kefu::testing::RunningService router;
   std::string tenant = kefu::testing::UniqueTenant("acd");
   std::string admin = TokenFor(tenant, kefu::common::v1::ROLE_ADMIN, "boss");

@@ -1,7 +1,33 @@
 // Router and presence in-process on real Redis and PostgreSQL (F10-F23): the routing rules
 // of ARCHITECTURE.md, driven through the public gRPC APIs as the gateway, agents and an
 // admin would.
+#include <prometheus/registry.h>
+
 #include "tests/integration/routing_harness.h"
+#include "tests/support/servers.h"
+
+namespace {
+
+// kefu_router_offers_total by outcome, summed over the given routers' registries.
+std::map<std::string, double> OffersCounted(
+    const std::vector<const kefu::testing::RunningService*>& routers) {
+  std::map<std::string, double> out;
+  for (const auto* router : routers) {
+    for (const auto& family : router->runtime->context().registry().Collect()) {
+      if (family.name != "kefu_router_offers_total") continue;
+      for (const auto& metric : family.metric) {
+        for (const auto& label : metric.label) {
+          if (label.name == "outcome" && metric.counter.value > 0) {
+            out[label.value] += metric.counter.value;
+          }
+        }
+      }
+    }
+  }
+  return out;
+}
+
+}  // namespace
 
 TEST_CASE("each tier goes to its group: NEW to guides, REGULAR to general, VIP to VIP agents") {
   Centre c;
@@ -228,6 +254,40 @@ TEST_CASE("routing decisions are events on the tenant's stream") {
   CHECK(offered.offer_created().agent_id() == "a1");
   CHECK(offered.offer_created().queue_id() == "main");
   CHECK(offered.offer_created().deadline().seconds() > absl::ToUnixSeconds(absl::Now()));
+}
+
+TEST_CASE("offers are counted by outcome once across router replicas (F68)") {
+  // Its own Redis: every router replica on a Redis takes every tenant's counts, so routers
+  // of tests running beside this one would take some of these.
+  auto redis = kefu::testing::RedisServer::Start();
+  REQUIRE(redis.ok());
+  Centre c(kefu::router::RouterOptions{}, (*redis)->url());
+  kefu::testing::RunningService replica =
+      kefu::testing::StartService(kefu::router::Definition(), (*redis)->url());
+  c.Queue("main", rv1::ROUTING_STRATEGY_LEAST_BUSY, true);
+  c.Department("support", "main");
+  c.Agent("a1", {"support"}, 5, ONLINE);
+  c.Agent("a2", {"support"}, 5, ONLINE);
+  std::vector<rv1::OfferRef> offers;
+  for (const char* contact : {"c1", "c2", "c3"}) {
+    offers.push_back(c.WaitOffer(c.Enqueue(contact, NEW).routing().contact_id()));
+  }
+  REQUIRE(c.Accept(offers[0]).ok());
+  REQUIRE(c.Accept(offers[1]).ok());
+  REQUIRE(c.Reject(offers[2]).ok());  // c3 goes to the other agent: a fourth offer
+  const rv1::OfferRef moved = c.WaitOffer("c3");
+  CHECK(moved.agent_id() != offers[2].agent_id());
+
+  const std::map<std::string, double> want = {{"created", 4}, {"accepted", 2}, {"rejected", 1}};
+  std::map<std::string, double> counted;
+  const absl::Time deadline = absl::Now() + absl::Seconds(8);
+  while ((counted = OffersCounted({&c.router, &replica})) != want && absl::Now() < deadline) {
+    absl::SleepFor(absl::Milliseconds(100));
+  }
+  CHECK(counted == want);
+  // Both replicas' loops have run again since: nothing was counted twice.
+  absl::SleepFor(absl::Milliseconds(2500));
+  CHECK(OffersCounted({&c.router, &replica}) == want);
 }
 
 TEST_CASE("three router replicas never double-book an agent and never lose a contact") {

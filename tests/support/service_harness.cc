@@ -23,13 +23,19 @@ ServiceConfig TestServiceConfig(const server::ServiceDefinition& definition,
 }
 
 RunningService StartService(const server::ServiceDefinition& definition) {
+  return StartService(definition, "");
+}
+
+RunningService StartService(const server::ServiceDefinition& definition,
+                            const std::string& redis_url) {
   RunningService out;
   const ServiceInfo* info = FindService(definition.name);
   if (info != nullptr && info->needs_postgres) {
     out.pg_dsn = FreshDatabase(std::string(definition.name));
   }
-  auto runtime =
-      server::ServiceRuntime::Start(definition, TestServiceConfig(definition, out.pg_dsn));
+  ServiceConfig config = TestServiceConfig(definition, out.pg_dsn);
+  if (!redis_url.empty()) config.redis_url = redis_url;
+  auto runtime = server::ServiceRuntime::Start(definition, config);
   if (!runtime.ok()) {
     throw std::runtime_error(
         absl::StrCat("cannot start ", definition.name, ": ", runtime.status().ToString()));

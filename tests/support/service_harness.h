@@ -24,6 +24,9 @@ struct RunningService {
 
 // Starts `definition` with a fresh database named after it; fails the test on error.
 RunningService StartService(const server::ServiceDefinition& definition);
+// The same on the Redis at `redis_url` (a test's own RedisServer); empty = the shared one.
+RunningService StartService(const server::ServiceDefinition& definition,
+                            const std::string& redis_url);
 
 // The configuration StartService uses: 127.0.0.1:0, the shared Redis, kTestJwtKey, and
 // `pg_dsn` (may be empty) as the service's database.

@@ -4,7 +4,8 @@
 --
 -- KEYS[1]  kefu:{t:<tenant>}:events  (the tenant's event stream; pins the hash slot: every
 --          key below starts with the same prefix and so lives in the same slot)
--- ARGV[1]  op: enqueue | accept | reject | release | cancel | pickup | sweep | agent
+-- ARGV[1]  op: enqueue | accept | reject | release | cancel | pickup | sweep | agent |
+--          offer_counts | ... (each documented below)
 -- ARGV[2]  tenant id
 -- ARGV[3]  event id nonce, unique per call
 -- ARGV[4..] the op's arguments, documented at each op below
@@ -37,6 +38,8 @@
 --   P qfree:<q>       zset  free agents of queue q in the order q's strategy picks them
 --                          (libs/redis/lua/agent_index.lua, kept by this script and presence's)
 --   P qxfer:<q>       set   transferred contacts waiting in q (BUSY agents may take them, F20)
+--   P offer_counts    hash  offer outcome (created, accepted, ...) -> offers since a
+--                          replica last took the counts (op offer_counts) for its metrics
 local stream = KEYS[1]
 local op = ARGV[1]
 local tenant = ARGV[2]
@@ -50,6 +53,7 @@ local MATCH_SCAN = 200  -- waiting contacts looked at per queue and decision
 
 local function emit(field, name, payload)
   pb_emit(stream, tenant, nonce, 'router', now, field, name, payload)
+  if name:sub(1, 6) == 'offer_' then redis.call('HINCRBY', P .. 'offer_counts', name:sub(7), 1) end
 end
 
 local function fail(code, msg) return redis.error_reply(code .. ' ' .. msg) end
@@ -843,6 +847,13 @@ elseif op == 'suggest' then
 elseif op == 'agent' then
   -- ARGV[4] agent: its status, load or queues changed; match its queues.
   return match_agent(ARGV[4])
+
+elseif op == 'offer_counts' then
+  -- The offers counted since any replica last asked, by outcome; taken, so that replicas
+  -- summed in Prometheus count each offer once (kefu_router_offers_total).
+  local counts = redis.call('HGETALL', P .. 'offer_counts')
+  redis.call('DEL', P .. 'offer_counts')
+  return counts
 
 elseif op == 'queue' then
   -- ARGV[4] queue: its configuration (strategy) changed. Rebuilds its free index in the
