@@ -9,6 +9,7 @@
 //   route_bench [--rate 1000] [--seconds 5] [--agents 50] [--threads 8]
 //   route_bench --scenario acd50 [--seconds 20]   (per rate; see Acd50 below)
 // Last line: route_bench p50_us=… p99_us=… rps=… ratio=…
+#include <grpcpp/grpcpp.h>
 #include <sys/resource.h>
 
 #include <algorithm>
@@ -539,6 +540,26 @@ long AsyncEmptyCalls(const std::shared_ptr<grpc::Channel>& channel, int threads,
   return done.load();
 }
 
+// The bare server side of an empty call: grpc.health.v1 Check answered by a sync or by a
+// callback service, without interceptors, alone on its own loopback port.
+class SyncHealth final : public grpc::health::v1::Health::Service {
+  grpc::Status Check(grpc::ServerContext*, const grpc::health::v1::HealthCheckRequest*,
+                     grpc::health::v1::HealthCheckResponse* response) override {
+    response->set_status(grpc::health::v1::HealthCheckResponse::SERVING);
+    return grpc::Status::OK;
+  }
+};
+class CallbackHealth final : public grpc::health::v1::Health::CallbackService {
+  grpc::ServerUnaryReactor* Check(grpc::CallbackServerContext* context,
+                                  const grpc::health::v1::HealthCheckRequest*,
+                                  grpc::health::v1::HealthCheckResponse* response) override {
+    response->set_status(grpc::health::v1::HealthCheckResponse::SERVING);
+    grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+    reactor->Finish(grpc::Status::OK);
+    return reactor;
+  }
+};
+
 // CPU seconds this process has used, all threads, user and system.
 double ProcessCpuSeconds() {
   rusage usage{};
@@ -754,6 +775,36 @@ int main(int argc, char** argv) {
       "%.0f contacts/s at 3 calls each; routed/ceiling=%.2f; cpu_us_per_empty_call=%.0f\n",
       client_threads, in_flight, async_empty.calls_per_s, async_empty.calls_per_s / 3,
       rps / std::max(1.0, async_empty.calls_per_s / 3), async_empty.cpu_us_per_call);
+  // What the server API alone costs: the sync API (every kefu service) against the callback
+  // API, the same async client, no interceptors. CPU includes the client's.
+  double server_us[2] = {0, 0};
+  grpc::EnableDefaultHealthCheckService(false);  // ours answer Check on these two servers
+  for (const bool callback : {false, true}) {
+    SyncHealth sync_health;
+    CallbackHealth callback_health;
+    grpc::ServerBuilder builder;
+    int port = 0;
+    builder.AddListeningPort("127.0.0.1:0", grpc::InsecureServerCredentials(), &port);
+    if (callback) {
+      builder.RegisterService(&callback_health);
+    } else {
+      builder.RegisterService(&sync_health);
+    }
+    builder.SetSyncServerOption(grpc::ServerBuilder::SyncServerOption::MIN_POLLERS, 2);
+    builder.SetSyncServerOption(grpc::ServerBuilder::SyncServerOption::MAX_POLLERS, 16);
+    std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
+    auto channel =
+        grpc::CreateChannel(absl::StrCat("127.0.0.1:", port), grpc::InsecureChannelCredentials());
+    const double cpu_before = ProcessCpuSeconds();
+    const auto calls = static_cast<double>(
+        AsyncEmptyCalls(channel, client_threads, in_flight, absl::Now() + absl::Seconds(seconds)));
+    server_us[callback ? 1 : 0] = 1e6 * (ProcessCpuSeconds() - cpu_before) / std::max(1.0, calls);
+    server->Shutdown();
+  }
+  grpc::EnableDefaultHealthCheckService(true);
+  std::printf(
+      "server api, bare empty call (async client): cpu_us_per_call sync=%.0f callback=%.0f\n",
+      server_us[0], server_us[1]);
   // A routing call refused after authentication (no contact id): the token checked, the
   // interceptors run, no Redis.
   auto routing = rv1::RoutingService::NewStub(bench.router.channel);
