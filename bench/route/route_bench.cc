@@ -383,11 +383,16 @@ long ClosedLoop(int threads, absl::Time end, const std::function<bool(int, int)>
 // the offered agent, then Release, each call started when the one before completes.
 class AsyncContact {
  public:
-  AsyncContact(Bench* bench, rv1::RoutingService::Stub* stub, grpc::CompletionQueue* cq)
-      : bench_(bench), stub_(stub), cq_(cq) {}
+  // Contacts are named `prefix` and a serial number.
+  AsyncContact(Bench* bench, grpc::CompletionQueue* cq, std::string prefix)
+      : bench_(bench),
+        stub_(rv1::RoutingService::NewStub(bench->router.channel)),
+        cq_(cq),
+        prefix_(std::move(prefix)) {}
 
-  void Start(std::string contact) {
-    contact_ = std::move(contact);
+  // Starts the next contact's life.
+  void Start() {
+    contact_ = absl::StrCat(prefix_, serial_++);
     stage_ = Stage::kEnqueue;
     enqueue_.set_contact_id(contact_);
     enqueue_.set_tier(kefu::common::v1::CUSTOMER_TIER_NEW);
@@ -434,8 +439,10 @@ class AsyncContact {
  private:
   enum class Stage { kEnqueue, kAccept, kRelease };
   Bench* bench_;
-  rv1::RoutingService::Stub* stub_;
+  std::unique_ptr<rv1::RoutingService::Stub> stub_;
   grpc::CompletionQueue* cq_;
+  std::string prefix_;
+  int serial_ = 0;
   Stage stage_ = Stage::kEnqueue;
   std::string contact_;
   const std::string* token_ = nullptr;
@@ -452,81 +459,61 @@ class AsyncContact {
   std::unique_ptr<grpc::ClientAsyncResponseReader<rv1::ReleaseResponse>> release_reader_;
 };
 
-// Saturation through the async client: `threads` completion-queue threads, each keeping
-// `in_flight` contacts' lives going until `end`; returns how many were routed (all three
-// calls succeeded). A gateway calls the router this way: few threads, many calls in flight.
-long AsyncClosedLoop(Bench& bench, int threads, int in_flight, absl::Time end,
-                     const std::string& prefix) {
-  std::atomic<long> routed{0};
+// One empty call (health Check) at a time through the async client, with AsyncContact's
+// Start/Step shape.
+class AsyncEmptyCall {
+ public:
+  AsyncEmptyCall(const std::shared_ptr<grpc::Channel>& channel, grpc::CompletionQueue* cq)
+      : health_(grpc::health::v1::Health::NewStub(channel)), cq_(cq) {}
+
+  void Start() {
+    ctx_ = std::make_unique<grpc::ClientContext>();
+    reader_ = health_->AsyncCheck(ctx_.get(), request_, cq_);
+    reader_->Finish(&response_, &status_, this);
+  }
+  bool Step(bool* succeeded) {
+    *succeeded = status_.ok();
+    return true;
+  }
+
+ private:
+  std::unique_ptr<grpc::health::v1::Health::Stub> health_;
+  grpc::CompletionQueue* cq_;
+  std::unique_ptr<grpc::ClientContext> ctx_;
+  const grpc::health::v1::HealthCheckRequest request_;
+  grpc::health::v1::HealthCheckResponse response_;
+  grpc::Status status_;
+  std::unique_ptr<grpc::ClientAsyncResponseReader<grpc::health::v1::HealthCheckResponse>> reader_;
+};
+
+// The async client: `threads` completion-queue threads, each keeping `in_flight` lives
+// (AsyncContact, AsyncEmptyCall; made by make(cq, thread)) going until `end`. Returns how
+// many lives ended with Step's flag set. A gateway calls the router this way: few threads,
+// many calls in flight.
+template <typename Life>
+long RunAsyncClient(int threads, int in_flight, absl::Time end,
+                    const std::function<std::unique_ptr<Life>(grpc::CompletionQueue*, int)>& make) {
+  std::atomic<long> counted{0};
   std::vector<std::thread> workers;
   workers.reserve(threads);
   for (int t = 0; t < threads; ++t) {
     workers.emplace_back([&, t] {
-      auto stub = rv1::RoutingService::NewStub(bench.router.channel);
       grpc::CompletionQueue cq;
-      std::vector<std::unique_ptr<AsyncContact>> lives;
-      int serial = 0, running = 0;
+      std::vector<std::unique_ptr<Life>> lives;
       for (int i = 0; i < in_flight; ++i) {
-        lives.push_back(std::make_unique<AsyncContact>(&bench, stub.get(), &cq));
-        lives.back()->Start(absl::StrCat(prefix, t, "-", serial++));
-        ++running;
+        lives.push_back(make(&cq, t));
+        lives.back()->Start();
       }
-      void* tag = nullptr;
-      bool ok = false;
-      while (running > 0 && cq.Next(&tag, &ok)) {
-        auto* life = static_cast<AsyncContact*>(tag);
-        bool was_routed = false;
-        if (!life->Step(&was_routed)) continue;
-        if (was_routed) ++routed;
-        if (absl::Now() < end) {
-          life->Start(absl::StrCat(prefix, t, "-", serial++));
-        } else {
-          --running;
-        }
-      }
-      cq.Shutdown();
-      while (cq.Next(&tag, &ok)) {
-      }
-    });
-  }
-  for (auto& w : workers) w.join();
-  return routed.load();
-}
-
-// Empty calls (health Check) through the async client, as AsyncClosedLoop drives the
-// router; returns how many succeeded before `end`.
-long AsyncEmptyCalls(const std::shared_ptr<grpc::Channel>& channel, int threads, int in_flight,
-                     absl::Time end) {
-  using grpc::health::v1::HealthCheckRequest;
-  using grpc::health::v1::HealthCheckResponse;
-  struct Call {
-    grpc::ClientContext ctx;
-    HealthCheckResponse response;
-    grpc::Status status;
-    std::unique_ptr<grpc::ClientAsyncResponseReader<HealthCheckResponse>> reader;
-  };
-  std::atomic<long> done{0};
-  std::vector<std::thread> workers;
-  workers.reserve(threads);
-  for (int t = 0; t < threads; ++t) {
-    workers.emplace_back([&] {
-      auto health = grpc::health::v1::Health::NewStub(channel);
-      grpc::CompletionQueue cq;
-      const HealthCheckRequest request;
-      auto start = [&] {
-        auto* call = new Call;
-        call->reader = health->AsyncCheck(&call->ctx, request, &cq);
-        call->reader->Finish(&call->response, &call->status, call);
-      };
-      for (int i = 0; i < in_flight; ++i) start();
       int running = in_flight;
       void* tag = nullptr;
       bool ok = false;
       while (running > 0 && cq.Next(&tag, &ok)) {
-        std::unique_ptr<Call> call(static_cast<Call*>(tag));
-        if (call->status.ok()) ++done;
+        auto* life = static_cast<Life*>(tag);
+        bool flag = false;
+        if (!life->Step(&flag)) continue;
+        if (flag) ++counted;
         if (absl::Now() < end) {
-          start();
+          life->Start();
         } else {
           --running;
         }
@@ -537,7 +524,27 @@ long AsyncEmptyCalls(const std::shared_ptr<grpc::Channel>& channel, int threads,
     });
   }
   for (auto& w : workers) w.join();
-  return done.load();
+  return counted.load();
+}
+
+// Saturation: contacts routed (all three calls succeeded) by the async client until `end`.
+long AsyncClosedLoop(Bench& bench, int threads, int in_flight, absl::Time end,
+                     const std::string& prefix) {
+  return RunAsyncClient<AsyncContact>(
+      threads, in_flight, end, [&](grpc::CompletionQueue* cq, int thread) {
+        static std::atomic<int> life_serial{0};
+        return std::make_unique<AsyncContact>(
+            &bench, cq, absl::StrCat(prefix, thread, "-", life_serial++, "-"));
+      });
+}
+
+// Empty calls that succeeded through the async client until `end`.
+long AsyncEmptyCalls(const std::shared_ptr<grpc::Channel>& channel, int threads, int in_flight,
+                     absl::Time end) {
+  return RunAsyncClient<AsyncEmptyCall>(threads, in_flight, end,
+                                        [&](grpc::CompletionQueue* cq, int) {
+                                          return std::make_unique<AsyncEmptyCall>(channel, cq);
+                                        });
 }
 
 // The bare server side of an empty call: grpc.health.v1 Check answered by a sync or by a
