@@ -22,7 +22,7 @@ RouterMetrics::RouterMetrics(prometheus::Registry& registry)
                   .Help("Offers by outcome: created, accepted, rejected, expired, withdrawn")
                   .Register(registry)) {
   for (const char* op : {"enqueue", "accept", "reject", "release", "cancel", "pickup", "transfer",
-                         "sweep", "agent", "queue", "bind", "suggest", "other"}) {
+                         "sweep", "agent", "queue", "bind", "suggest", "offer_counts", "other"}) {
     decisions_[op] = &decision_.Add({{"op", op}}, metrics::LatencyBuckets());
   }
   for (const char* outcome : {"created", "accepted", "rejected", "expired", "withdrawn"}) {

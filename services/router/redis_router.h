@@ -154,11 +154,11 @@ class RedisRouter final {
   absl::Status DeleteDepartment(const std::string& tenant, const std::string& department_id);
   // The agent is no longer routed to (its profile was deleted).
   absl::Status DeleteAgent(const std::string& tenant, const std::string& agent_id);
-  // The queues configured for the tenant (for metrics).
   // Offers by outcome ("created", "accepted", ...) since any replica last took them; each
   // offer is taken by exactly one caller (kefu_router_offers_total).
   absl::StatusOr<std::vector<std::pair<std::string, int64_t>>> TakeOfferCounts(
       const std::string& tenant);
+  // The queues configured for the tenant (for metrics).
   absl::StatusOr<std::vector<std::string>> Queues(const std::string& tenant);
   // A counter bumped by every change of entry points and region strategies: replicas
   // reload their cached copy when it moves.
